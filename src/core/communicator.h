@@ -1,0 +1,50 @@
+#pragma once
+// The one communication interface of pic (DESIGN.md decision 4).
+//
+// The numerical core talks to other ranks only through this class. Backends:
+//   LocalCommunicator (this folder)  one process, every collective is the identity;
+//   MpiCommunicator   (src/comm)     CPU tensors and control values over MPI;
+//   NcclCommunicator  (later issue)  CUDA tensors, its unique id broadcast over MPI.
+// Every call is collective: all ranks call it in the same order with tensors of the same
+// shape and dtype (all_gather_rows: same trailing shape, any row count).
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace pic {
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+
+  virtual int rank() const = 0;
+  virtual int world_size() const = 0;
+  // Rank within the node (from an MPI shared-memory split), to pick a GPU.
+  virtual int local_rank() const = 0;
+
+  // In place, over all ranks. The tensor must be contiguous.
+  virtual void all_reduce_sum(torch::Tensor& tensor) = 0;
+  virtual void all_reduce_max(torch::Tensor& tensor) = 0;
+  virtual void all_reduce_min(torch::Tensor& tensor) = 0;
+  // Concatenation along dim 0 in rank order; ranks may contribute different row counts.
+  virtual torch::Tensor all_gather_rows(const torch::Tensor& tensor) = 0;
+  // In place, from `root` to every rank.
+  virtual void broadcast(torch::Tensor& tensor, int root) = 0;
+  virtual void barrier() = 0;
+
+  // Takes the whole job down with `message`, printed with this rank's number.
+  [[noreturn]] virtual void abort(const std::string& message, int exit_code = 1) = 0;
+
+  // Convenience for control values (step counts, flags, metrics).
+  int64_t all_reduce_sum(int64_t value);
+  int64_t all_reduce_min(int64_t value);
+  int64_t all_reduce_max(int64_t value);
+  double all_reduce_sum(double value);
+  bool is_root() const { return rank() == 0; }
+};
+
+std::unique_ptr<Communicator> make_local_communicator();
+
+}  // namespace pic

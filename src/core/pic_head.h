@@ -1,0 +1,48 @@
+#pragma once
+// Parametric Instance Classification (Cao et al., 2020): every image is its own class.
+// Features and classifier rows are L2-normalised; logits = cos(f, w_i) / temperature;
+// the label of an image is its dataset index. Multi-crop: the large-crop group trains the
+// classifier, the small-crop groups see a copy of it that receives no gradient; the loss is
+// the mean cross-entropy over all crops.
+//
+// In this version the classifier `sim_matrix` [N, D] is replicated on every rank and its
+// gradient is all-reduced with the rest (DESIGN.md decision 2 allows it for the first
+// version; the sharded head comes with issue 3). Its checkpoint layout is already the final
+// one: one global [N, D] dataset, rows in dataset order.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "core/method.h"
+#include "core/resnet.h"
+
+namespace pic {
+
+// Loss and logits of PIC for already-computed features, one tensor per crop group
+// (group 0 trains `classifier`, groups >= 1 use it detached). Exposed for heads.h5 tests.
+MethodOutput pic_loss(const std::vector<torch::Tensor>& group_features,
+                      const torch::Tensor& classifier, const torch::Tensor& instance_ids,
+                      double temperature);
+
+struct PicConfig {
+  int64_t num_instances = 0;  // N, the dataset size
+  double temperature = 0.2;
+  uint64_t seed = 0;          // classifier rows are drawn from (seed, row index) only
+};
+
+// The whole PIC model: `encoder.*` (a ResNet with head) and `sim_matrix` [N, D].
+class PicModelImpl : public MethodImpl {
+ public:
+  PicModelImpl(const ResNetConfig& encoder_config, const PicConfig& config);
+  MethodOutput forward(const CropBatch& batch) override;
+
+  ResNet encoder{nullptr};
+  torch::Tensor sim_matrix;  // [N, D], N(0, 0.01) at construction, rows in dataset order
+
+ private:
+  PicConfig config_;
+};
+TORCH_MODULE(PicModel);
+
+}  // namespace pic

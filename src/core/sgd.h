@@ -1,0 +1,41 @@
+#pragma once
+// SGD with momentum and weight decay, PyTorch semantics (no dampening, no Nesterov):
+//   g <- grad + weight_decay * w;   buf <- momentum * buf + g;   w <- w - lr * buf
+// The momentum buffer starts at zero, which makes the first step use buf = g exactly as
+// PyTorch's "buffer starts as the first gradient" does. State is keyed by parameter name,
+// so checkpoints store `optimizer/momentum/<name>` next to `model/<name>`.
+#include <torch/torch.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace pic {
+
+struct SgdOptions {
+  double momentum = 0.9;
+  double weight_decay = 1e-4;
+};
+
+using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
+
+class Sgd {
+ public:
+  Sgd(NamedTensors parameters, SgdOptions options);
+
+  // One update with learning rate `lr`; parameters whose .grad is undefined are skipped.
+  void step(double lr);
+  void zero_grad();
+
+  const NamedTensors& parameters() const { return parameters_; }
+  // Same order and names as parameters(); zero until the first step.
+  NamedTensors& momentum_buffers() { return momentum_; }
+  const SgdOptions& options() const { return options_; }
+
+ private:
+  NamedTensors parameters_;
+  NamedTensors momentum_;
+  SgdOptions options_;
+};
+
+}  // namespace pic
