@@ -1,0 +1,296 @@
+#include "train/pretrain_options.h"
+
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <sstream>
+#include <stdexcept>
+
+#include "core/resnet.h"
+
+namespace pic {
+namespace {
+
+void add_data_options(CLI::App& app, PretrainOptions& o) {
+  app.add_option("--data-dir", o.data_dir, "Dataset folder holding train.h5 (written by pic-prep)");
+  app.add_option("--train-file", o.train_file,
+                 "HDF5 training set written by pic-prep (default: DATA_DIR/train.h5)");
+  app.add_flag("--zip", o.zip, "Not supported: convert train.zip + train_map.txt with pic-prep");
+  app.add_option("--aug", o.aug, "Augmentation preset")
+      ->check(CLI::IsMember({"NULL", "InstDisc", "MoCov2", "SimCLR", "RandAug", "MultiCrop"}));
+  app.add_option("--crop", o.crop, "Lower bound of the random-resized-crop area scale");
+  app.add_option("--crop2", o.crop2,
+                 "MultiCrop: area scale boundary between large [crop2, 1] and small crops");
+  app.add_option("--image-size", o.image_size, "Side of the (large) crops, pixels");
+  app.add_option("--image-size2", o.image_size2, "MultiCrop: side of the small crops, pixels");
+  app.add_option("--num-crop", o.num_crop, "MultiCrop: large crops per image");
+  app.add_option("--num-crop2", o.num_crop2, "MultiCrop: small crops per image");
+  app.add_option("--num-workers", o.num_workers, "Decode + augmentation threads per rank");
+  app.add_option("--prefetch", o.prefetch, "Batches decoded ahead of the trainer per rank");
+  app.add_option("--batch-size", o.batch_size, "Images per rank and step");
+  app.add_flag("--use-sliding-window-sampler", o.use_sliding_window_sampler,
+               "PIC's sliding-window data scheduler instead of shuffled epochs");
+  app.add_option("--window-size", o.window_size,
+                 "Sliding window, images over all ranks (per rank: floor(window / world))");
+  app.add_option("--window-stride", o.window_stride,
+                 "Sliding-window stride, images over all ranks (per rank: floor(stride / world))");
+  app.add_flag("--shuffle-per-epoch", o.shuffle_per_epoch,
+               "Reshuffle the rank's order when the window would run past its end");
+}
+
+void add_model_options(CLI::App& app, PretrainOptions& o) {
+  app.add_option("--model", o.model, "Self-supervised method (PIC now; others later)")
+      ->check(CLI::IsMember({"PIC", "MoCo", "SimCLR", "InstDisc"}));
+  app.add_option("--arch", o.arch, "Encoder: resnet18/34/50/101/152, each also with _d");
+  app.add_option("--width", o.width, "Width multiplier of the four ResNet stages");
+  app.add_flag("--small-stem", o.small_stem,
+               "3x3 stride-1 stem without max-pool, for 28-64 px images");
+  app.add_flag("--mlp-head", o.mlp_head, "Two-layer head (hidden 2048, ReLU) instead of one fc");
+  app.add_option("--feature-dim", o.feature_dim, "Output dimension of the head");
+  app.add_option("--contrast-temperature", o.contrast_temperature,
+                 "Softmax temperature (the original's default; its PIC recipe uses 0.2)");
+}
+
+void add_optimisation_options(CLI::App& app, PretrainOptions& o) {
+  app.add_option("--optimizer", o.optimizer, "sgd (lars comes in a later version)")
+      ->check(CLI::IsMember({"sgd", "lars"}));
+  app.add_option("--base-learning-rate,--base-lr", o.base_lr,
+                 "Learning rate at a global batch of 256 (lr = base x batch x world / 256)");
+  app.add_option("--lr-scheduler", o.lr_scheduler, "cosine (to 1e-6) or step")
+      ->check(CLI::IsMember({"cosine", "step"}));
+  app.add_option("--warmup-epoch", o.warmup_epoch, "Linear warm-up epochs");
+  app.add_option("--warmup-multiplier", o.warmup_multiplier,
+                 "Warm-up starts at lr / warmup-multiplier");
+  app.add_option("--lr-decay-epochs", o.lr_decay_epochs, "Step schedule: decay at these epochs")
+      ->expected(1, -1);
+  app.add_option("--lr-decay-rate", o.lr_decay_rate, "Step schedule: factor per decay");
+  app.add_option("--weight-decay", o.weight_decay, "L2 weight decay on every parameter");
+  app.add_option("--momentum", o.momentum, "SGD momentum");
+  app.add_option("--epochs", o.epochs, "Training epochs (sliding window: converted, see docs)");
+  app.add_option("--start-epoch", o.start_epoch,
+                 "1-based epoch to start from without a checkpoint (a resume overrides it)");
+}
+
+void add_run_options(CLI::App& app, PretrainOptions& o) {
+  app.add_option("--output-dir", o.output_dir,
+                 "Logs, config.json, metrics.jsonl and checkpoints");
+  app.add_flag("--auto-resume", o.auto_resume,
+               "Resume from the latest checkpoint in OUTPUT_DIR if there is one");
+  app.add_option("--resume", o.resume, "Resume from this checkpoint file (must exist)");
+  app.add_option("--print-freq", o.print_freq, "Log every this many steps");
+  app.add_option("--save-freq", o.save_freq, "Checkpoint every this many epochs");
+  app.add_option("--save-every-steps", o.save_every_steps,
+                 "Checkpoint every this many steps (0: use --save-freq)");
+  app.add_option("--max-steps", o.max_steps,
+                 "Stop after this many steps in total (0: whole schedule; the schedule still "
+                 "spans --epochs)");
+  app.add_option("--seed", o.seed, "Run seed: model init, sampler and augmentation streams");
+  app.add_option("--threads", o.threads, "LibTorch intra-op threads per rank");
+}
+
+[[noreturn]] void invalid(const std::string& option, const std::string& message) {
+  throw std::invalid_argument("pic-pretrain: " + option + ": " + message);
+}
+
+template <typename T>
+void require_at_least(const std::string& option, T value, T minimum) {
+  if (value < minimum) {
+    std::ostringstream text;
+    text << "must be at least " << minimum << ", got " << value;
+    invalid(option, text.str());
+  }
+}
+
+void require_fraction(const std::string& option, double value) {
+  if (!(value > 0.0 && value <= 1.0)) {
+    invalid(option, "must be in (0, 1], got " + std::to_string(value));
+  }
+}
+
+void validate_method_choices(const PretrainOptions& o) {
+  if (o.zip) {
+    invalid("--zip", "pic-pretrain reads the HDF5 dataset written by pic-prep; convert "
+                     "train.zip + train_map.txt once with `pic-prep` and pass --data-dir "
+                     "(or --train-file)");
+  }
+  if (o.model != "PIC") {
+    invalid("--model", o.model + " comes in a later version; this version trains PIC");
+  }
+  if (o.optimizer != "sgd") {
+    invalid("--optimizer", o.optimizer + " comes in a later version; use sgd");
+  }
+  if (o.aug == "RandAug") invalid("--aug", "RandAug comes in a later version");
+  ResNetConfig encoder;
+  encoder.arch = o.arch;
+  encoder.width = o.width;
+  try {
+    validate_resnet_config(encoder);
+  } catch (const std::exception& e) {
+    invalid("--arch", e.what());
+  }
+}
+
+void validate_ranges(const PretrainOptions& o) {
+  require_fraction("--crop", o.crop);
+  if (o.aug == "MultiCrop" && !(o.crop2 >= o.crop && o.crop2 <= 1.0)) {
+    invalid("--crop2", "must lie in [crop, 1] = [" + std::to_string(o.crop) + ", 1], got " +
+                           std::to_string(o.crop2));
+  }
+  require_at_least<int64_t>("--image-size", o.image_size, 8);
+  require_at_least<int64_t>("--image-size2", o.image_size2, 8);
+  require_at_least<int64_t>("--num-crop", o.num_crop, 1);
+  require_at_least<int64_t>("--num-crop2", o.num_crop2, 0);
+  if (o.aug != "MultiCrop" && (o.num_crop != 1)) {
+    invalid("--num-crop", "several large crops need --aug MultiCrop");
+  }
+  require_at_least("--num-workers", o.num_workers, 1);
+  require_at_least<int64_t>("--prefetch", o.prefetch, 1);
+  require_at_least<int64_t>("--batch-size", o.batch_size, 1);
+  if (!(o.width > 0)) invalid("--width", "must be positive, got " + std::to_string(o.width));
+  require_at_least<int64_t>("--feature-dim", o.feature_dim, 1);
+  if (!(o.contrast_temperature > 0)) invalid("--contrast-temperature", "must be positive");
+  if (!(o.base_lr > 0)) invalid("--base-learning-rate", "must be positive");
+  require_at_least("--warmup-epoch", o.warmup_epoch, 0.0);
+  if (!(o.warmup_multiplier >= 1)) invalid("--warmup-multiplier", "must be at least 1");
+  require_at_least("--weight-decay", o.weight_decay, 0.0);
+  if (!(o.momentum >= 0 && o.momentum < 1)) invalid("--momentum", "must be in [0, 1)");
+  require_at_least<int64_t>("--epochs", o.epochs, 1);
+  if (o.start_epoch < 1 || o.start_epoch > o.epochs) {
+    invalid("--start-epoch", "must be in [1, epochs=" + std::to_string(o.epochs) + "], got " +
+                                 std::to_string(o.start_epoch));
+  }
+  for (size_t i = 0; i < o.lr_decay_epochs.size(); ++i) {
+    if (o.lr_decay_epochs[i] < 0 || (i > 0 && o.lr_decay_epochs[i] < o.lr_decay_epochs[i - 1])) {
+      invalid("--lr-decay-epochs", "must be non-negative and non-decreasing");
+    }
+  }
+  require_at_least<int64_t>("--print-freq", o.print_freq, 1);
+  require_at_least<int64_t>("--save-freq", o.save_freq, 1);
+  require_at_least<int64_t>("--save-every-steps", o.save_every_steps, 0);
+  require_at_least<int64_t>("--max-steps", o.max_steps, 0);
+  require_at_least("--threads", o.threads, 1);
+  if (o.auto_resume && !o.resume.empty()) {
+    invalid("--resume", "give either --resume FILE or --auto-resume, not both");
+  }
+}
+
+void validate_window(const PretrainOptions& o, int world_size) {
+  if (!o.use_sliding_window_sampler) return;
+  const int64_t window = o.window_size / world_size;
+  const int64_t stride = o.window_stride / world_size;
+  if (window < o.batch_size) {
+    invalid("--window-size", std::to_string(o.window_size) + " over " +
+                                 std::to_string(world_size) + " ranks gives " +
+                                 std::to_string(window) + " images per rank, fewer than one "
+                                 "batch (--batch-size " + std::to_string(o.batch_size) + ")");
+  }
+  if (stride < 1) {
+    invalid("--window-stride", std::to_string(o.window_stride) + " over " +
+                                   std::to_string(world_size) + " ranks is 0 images per rank");
+  }
+  if (o.window_stride > o.window_size) {
+    invalid("--window-stride", "larger than --window-size (" + std::to_string(o.window_size) +
+                                   "): images between two windows would never be seen");
+  }
+}
+
+}  // namespace
+
+int parse_pretrain_options(int argc, const char* const* argv, PretrainOptions& options,
+                           bool print) {
+  CLI::App app{
+      "pic-pretrain: self-supervised pre-training (PIC) on MPI ranks, from an HDF5 dataset "
+      "written by pic-prep.",
+      "pic-pretrain"};
+  app.option_defaults()->always_capture_default();
+  app.get_formatter()->column_width(36);
+  add_data_options(app, options);
+  add_model_options(app, options);
+  add_optimisation_options(app, options);
+  add_run_options(app, options);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (print) return app.exit(e);
+    return e.get_exit_code();
+  }
+  if (options.train_file.empty()) {
+    options.train_file = (std::filesystem::path(options.data_dir) / "train.h5").string();
+  }
+  return -1;
+}
+
+void validate_pretrain_options(const PretrainOptions& options, int world_size) {
+  validate_method_choices(options);
+  validate_ranges(options);
+  validate_window(options, world_size);
+  namespace fs = std::filesystem;
+  if (!fs::is_regular_file(options.train_file)) {
+    invalid("--train-file", "no dataset at '" + options.train_file +
+                                "' (convert images with pic-prep, then pass --data-dir DIR "
+                                "holding train.h5, or --train-file FILE)");
+  }
+  if (!options.resume.empty() && !fs::is_regular_file(options.resume)) {
+    invalid("--resume", "no checkpoint file at '" + options.resume + "'");
+  }
+}
+
+JsonObject pretrain_options_json(const PretrainOptions& o) {
+  JsonObject json;
+  json.add("data_dir", o.data_dir)
+      .add("train_file", o.train_file)
+      .add("aug", o.aug)
+      .add("crop", o.crop)
+      .add("crop2", o.crop2)
+      .add("image_size", o.image_size)
+      .add("image_size2", o.image_size2)
+      .add("num_crop", o.num_crop)
+      .add("num_crop2", o.num_crop2)
+      .add("num_workers", o.num_workers)
+      .add("prefetch", o.prefetch)
+      .add("batch_size", o.batch_size)
+      .add("use_sliding_window_sampler", o.use_sliding_window_sampler)
+      .add("window_size", o.window_size)
+      .add("window_stride", o.window_stride)
+      .add("shuffle_per_epoch", o.shuffle_per_epoch)
+      .add("model", o.model)
+      .add("arch", o.arch)
+      .add("width", o.width)
+      .add("small_stem", o.small_stem)
+      .add("mlp_head", o.mlp_head)
+      .add("feature_dim", o.feature_dim)
+      .add("contrast_temperature", o.contrast_temperature)
+      .add("optimizer", o.optimizer)
+      .add("base_learning_rate", o.base_lr)
+      .add("lr_scheduler", o.lr_scheduler)
+      .add("warmup_epoch", o.warmup_epoch)
+      .add("warmup_multiplier", o.warmup_multiplier)
+      .add("lr_decay_epochs", o.lr_decay_epochs)
+      .add("lr_decay_rate", o.lr_decay_rate)
+      .add("weight_decay", o.weight_decay)
+      .add("momentum", o.momentum)
+      .add("epochs", o.epochs)
+      .add("start_epoch", o.start_epoch)
+      .add("output_dir", o.output_dir)
+      .add("auto_resume", o.auto_resume)
+      .add("resume", o.resume)
+      .add("print_freq", o.print_freq)
+      .add("save_freq", o.save_freq)
+      .add("save_every_steps", o.save_every_steps)
+      .add("max_steps", o.max_steps)
+      .add("seed", o.seed)
+      .add("threads", o.threads);
+  return json;
+}
+
+std::string format_options_table(const JsonObject& options) {
+  size_t width = 0;
+  for (const auto& field : options.fields()) width = std::max(width, field.first.size());
+  std::string table;
+  for (const auto& [key, value] : options.fields()) {
+    table += "  " + key + std::string(width + 2 - key.size(), ' ') + value + "\n";
+  }
+  return table;
+}
+
+}  // namespace pic

@@ -1,0 +1,335 @@
+#include "train/pretrainer.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+
+#include <opencv2/core.hpp>
+
+#include "comm/mpi_communicator.h"
+#include "core/lr_schedule.h"
+#include "core/pic_head.h"
+#include "core/sgd.h"
+#include "data/augment.h"
+#include "data/batch_loader.h"
+#include "data/dataset_reader.h"
+#include "train/checkpoint.h"
+#include "train/gradient_sync.h"
+#include "train/metrics_log.h"
+#include "train/rank_strings.h"
+#include "train/stop_signal.h"
+#include "train/training_plan.h"
+
+namespace pic {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// Rank 0's log lines, flushed at once so that Slurm logs stay in order.
+void log0(Communicator& comm, const std::string& line) {
+  if (!comm.is_root()) return;
+  std::fputs((line + "\n").c_str(), stdout);
+  std::fflush(stdout);
+}
+
+NamedTensors to_named(const torch::OrderedDict<std::string, torch::Tensor>& dict) {
+  NamedTensors named;
+  for (const auto& item : dict) named.emplace_back(item.key(), item.value());
+  return named;
+}
+
+// Everything a step needs, built once.
+struct Run {
+  PicModel model{nullptr};
+  NamedTensors parameters;  // model->named_parameters(), the all-reduced set
+  NamedTensors state;       // parameters + buffers: what a checkpoint's /model holds
+  std::unique_ptr<Sgd> sgd;
+  std::unique_ptr<LrSchedule> schedule;
+  TrainingPlan plan;
+  ShardedRows rows;
+  std::string config_json;
+};
+
+PicModel build_model(const PretrainOptions& o, int64_t num_instances, Communicator& comm) {
+  ResNetConfig encoder;
+  encoder.arch = o.arch;
+  encoder.width = o.width;
+  encoder.small_stem = o.small_stem;
+  encoder.mlp_head = o.mlp_head;
+  encoder.feature_dim = o.feature_dim;
+  PicConfig pic;
+  pic.num_instances = num_instances;
+  pic.temperature = o.contrast_temperature;
+  pic.seed = o.seed;
+
+  // Same seed everywhere, then rank 0's values everywhere anyway: a different LibTorch
+  // build on one node must not give it different weights.
+  torch::manual_seed(o.seed);
+  PicModel model(encoder, pic);
+  torch::NoGradGuard no_grad;
+  for (auto& tensor : model->parameters()) comm.broadcast(tensor, 0);
+  for (auto& tensor : model->buffers()) comm.broadcast(tensor, 0);
+  return model;
+}
+
+LrSchedule build_schedule(const PretrainOptions& o, const TrainingPlan& plan, int world) {
+  LrScheduleConfig config;
+  config.base_lr = scale_learning_rate(o.base_lr, o.batch_size * world);
+  config.scheduler = o.lr_scheduler;
+  config.warmup_epochs = plan.warmup_epochs;
+  config.warmup_multiplier = o.warmup_multiplier;
+  config.epochs = plan.epochs;
+  config.iters_per_epoch = plan.iters_per_epoch;
+  config.lr_decay_epochs = plan.lr_decay_epochs;
+  config.lr_decay_rate = o.lr_decay_rate;
+  return LrSchedule(config);
+}
+
+CheckpointTensors checkpoint_tensors(Run& run) {
+  CheckpointTensors tensors;
+  tensors.model = run.state;
+  tensors.momentum = run.sgd->momentum_buffers();
+  tensors.instance_level = {"sim_matrix"};
+  return tensors;
+}
+
+// The checkpoint to resume from, decided by rank 0 (one view of the file system): --resume
+// FILE, or with --auto-resume the latest complete one in the output folder, or none.
+std::string choose_resume_path(const PretrainOptions& o, Communicator& comm) {
+  std::string path;
+  if (comm.is_root()) {
+    if (!o.resume.empty()) {
+      path = o.resume;
+    } else if (o.auto_resume) {
+      if (auto latest = find_latest_checkpoint(o.output_dir)) {
+        path = latest->path;
+        if (!latest->note.empty()) log0(comm, "warning: " + latest->note);
+      } else {
+        log0(comm, "auto-resume: no checkpoint in " + o.output_dir + ", starting from scratch");
+      }
+    }
+  }
+  return broadcast_string(comm, path);
+}
+
+// Resumes if asked to; returns the first step to run.
+int64_t maybe_resume(const PretrainOptions& o, Run& run, Communicator& comm) {
+  const std::string path = choose_resume_path(o, comm);
+  if (path.empty()) return run.plan.first_step;
+  LoadedCheckpoint loaded =
+      load_checkpoint(path, comm, checkpoint_tensors(run), run.rows, InstanceRows::kAll);
+  log0(comm, "resumed from " + loaded.path + " at step " + std::to_string(loaded.state.step) +
+                 " (written by " + std::to_string(loaded.saved_world_size) + " ranks)");
+  if (loaded.saved_world_size != comm.world_size()) {
+    log0(comm, "warning: the checkpoint was written by another number of ranks: training "
+               "continues from the same step, but its losses will not match an uninterrupted "
+               "run bit for bit");
+  }
+  if (loaded.state.seed != o.seed) {
+    log0(comm, "warning: the checkpoint's --seed was " + std::to_string(loaded.state.seed) +
+                   ", this run's is " + std::to_string(o.seed));
+  }
+  return loaded.state.step;
+}
+
+std::string save(const PretrainOptions& o, Run& run, Communicator& comm, int64_t steps_done) {
+  CheckpointState state;
+  state.step = steps_done;
+  state.epoch = steps_done / run.plan.iters_per_epoch;
+  state.seed = o.seed;
+  state.config_json = run.config_json;
+  const auto start = Clock::now();
+  std::string path = save_checkpoint(o.output_dir, comm, checkpoint_tensors(run), run.rows, state);
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  char text[64];
+  std::snprintf(text, sizeof text, " (%.2f s)", seconds);
+  log0(comm, "checkpoint: " + path + text);
+  return path;
+}
+
+void write_config_json(const std::string& output_dir, const std::string& json) {
+  const fs::path path = fs::path(output_dir) / "config.json";
+  std::ofstream out(path);
+  out << json << "\n";
+  if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+std::string describe_plan(const PretrainOptions& o, const TrainingPlan& plan, int64_t n,
+                          int world, double lr) {
+  char text[512];
+  std::snprintf(text, sizeof text,
+                "plan: %lld images on %d ranks, %s, %lld %sepochs x %lld steps = %lld steps "
+                "(this run: %lld..%lld), warm-up %.6g epochs, lr %.6g (global batch %lld)",
+                static_cast<long long>(n), world,
+                o.use_sliding_window_sampler ? "sliding window" : "shuffled epochs",
+                static_cast<long long>(plan.epochs),
+                o.use_sliding_window_sampler ? "window " : "",
+                static_cast<long long>(plan.iters_per_epoch),
+                static_cast<long long>(plan.total_steps), static_cast<long long>(plan.first_step),
+                static_cast<long long>(plan.end_step), plan.warmup_epochs, lr,
+                static_cast<long long>(o.batch_size * world));
+  std::string line = text;
+  if (o.use_sliding_window_sampler) {
+    line += ", window " + std::to_string(plan.window) + " / stride " +
+            std::to_string(plan.stride) + " images per rank";
+  }
+  return line;
+}
+
+AugmentConfig augment_config(const PretrainOptions& o) {
+  AugmentConfig aug;
+  aug.preset = o.aug;
+  aug.image_size = o.image_size;
+  aug.image_size2 = o.image_size2;
+  aug.crop = o.crop;
+  aug.crop2 = o.crop2;
+  // Only MultiCrop makes several crops; the other presets make one crop of scale [crop, 1].
+  const bool multi_crop = o.aug == "MultiCrop";
+  aug.num_crop = multi_crop ? o.num_crop : 1;
+  aug.num_crop2 = multi_crop ? o.num_crop2 : 0;
+  return aug;
+}
+
+// One optimizer step on every rank; returns the loss averaged over ranks.
+double train_step(Run& run, const CropBatch& batch, int64_t step, Communicator& comm) {
+  run.sgd->zero_grad();
+  MethodOutput output = run.model->forward(batch);
+  output.loss.backward();
+  const double loss = average_gradients(run.parameters, comm, {output.loss.item<double>()})[0];
+  run.sgd->step(run.schedule->at(step));
+  return loss;
+}
+
+}  // namespace
+
+int run_pretrain(const PretrainOptions& o, Communicator& comm) {
+  const int world = comm.world_size();
+  validate_pretrain_options(o, world);
+  crop_specs(augment_config(o));  // the augmentation's own checks, before any data is read
+  torch::set_num_threads(o.threads);
+  cv::setNumThreads(1);  // the loader's workers are the parallelism; no OpenCV pool under them
+  install_stop_signal_handlers();
+
+  // Output folder, resolved configuration, placement.
+  if (comm.is_root()) fs::create_directories(o.output_dir);
+  comm.barrier();
+  JsonObject config = pretrain_options_json(o);
+  config.add("world_size", world);
+  log0(comm, "pic-pretrain configuration:\n" + format_options_table(config));
+  const std::string placement = placement_table(comm, o.threads, o.num_workers);
+  log0(comm, "placement:\n" + placement);
+
+  // Data: each rank reads its own shard; steps come from the smallest one.
+  const auto read_start = Clock::now();
+  auto shard = std::make_shared<DatasetShard>(
+      read_dataset_shard(o.train_file, mpi_comm_of(comm, "pic-pretrain")));
+  const int64_t n = shard->info.num_images;
+  const int64_t min_shard = comm.all_reduce_min(shard->size());
+  log0(comm, "data: " + o.train_file + ", " + std::to_string(n) + " images, shards of " +
+                 std::to_string(min_shard) + ".." + std::to_string(shard->size()) +
+                 " images, read in " +
+                 std::to_string(std::chrono::duration<double>(Clock::now() - read_start).count()) +
+                 " s");
+
+  Run run;
+  run.plan = plan_training(o, n, min_shard, world);
+  for (const auto& warning : run.plan.warnings) log0(comm, "warning: " + warning);
+  run.model = build_model(o, n, comm);
+  run.parameters = to_named(run.model->named_parameters());
+  run.state = run.parameters;
+  for (auto& buffer : to_named(run.model->named_buffers())) run.state.push_back(buffer);
+  SgdOptions sgd_options;
+  sgd_options.momentum = o.momentum;
+  sgd_options.weight_decay = o.weight_decay;
+  run.sgd = std::make_unique<Sgd>(run.parameters, sgd_options);
+  run.schedule = std::make_unique<LrSchedule>(build_schedule(o, run.plan, world));
+  run.rows = ShardedRows{n, shard->range};
+  run.config_json = config.dump();
+  log0(comm, describe_plan(o, run.plan, n, world, run.schedule->config().base_lr));
+  if (comm.is_root()) write_config_json(o.output_dir, config.dump(true));
+
+  const int64_t first_step = maybe_resume(o, run, comm);
+  const int64_t end_step = run.plan.end_step;
+  if (first_step >= end_step) {
+    log0(comm, "nothing to do: step " + std::to_string(first_step) + " >= end step " +
+                   std::to_string(end_step));
+    return 0;
+  }
+
+  // Loader: decodes and augments batches [first_step, end_step) ahead on worker threads.
+  auto sampler = make_sampler(o, run.plan, shard->size(), min_shard, comm.rank());
+  LoaderOptions loader_options;
+  loader_options.num_threads = o.num_workers;
+  loader_options.prefetch_batches = static_cast<int>(o.prefetch);
+  loader_options.seed = o.seed;
+  loader_options.rank = comm.rank();
+  BatchLoader loader(*shard, sampler, augment_config(o), loader_options, first_step, end_step);
+
+  std::unique_ptr<MetricsFile> metrics_file;
+  if (comm.is_root()) {
+    metrics_file = std::make_unique<MetricsFile>((fs::path(o.output_dir) / "metrics.jsonl").string());
+  }
+  const int64_t save_every =
+      o.save_every_steps > 0 ? o.save_every_steps : o.save_freq * run.plan.iters_per_epoch;
+  const int64_t images_per_step = o.batch_size * world;
+  IntervalMeter meter(loader.total_wait_seconds());
+  double loss_sum = 0;
+  int64_t steps_in_interval = 0;
+  const auto run_start = Clock::now();
+
+  run.model->train();
+  for (int64_t step = first_step; step < end_step; ++step) {
+    // Train.
+    LoadedBatch batch = loader.next();
+    if (batch.step != step) {
+      throw std::logic_error("loader returned step " + std::to_string(batch.step) +
+                             ", expected " + std::to_string(step));
+    }
+    const double loss = train_step(run, batch.crops, step, comm);
+    const int64_t done = step + 1;
+    loss_sum += loss;
+    ++steps_in_interval;
+
+    // Log.
+    if (done % o.print_freq == 0 || done == end_step) {
+      StepMetrics m;
+      m.step = done;
+      m.total_steps = run.plan.total_steps;
+      m.epoch = step / run.plan.iters_per_epoch + 1;
+      m.lr = run.schedule->at(step);
+      m.loss = loss;
+      m.loss_avg = loss_sum / static_cast<double>(done - first_step);
+      meter.close(steps_in_interval, images_per_step, loader.total_wait_seconds(),
+                  end_step - done, m);
+      steps_in_interval = 0;
+      log0(comm, format_step_line(m));
+      if (metrics_file) metrics_file->write(m);
+    }
+
+    // Checkpoint: on schedule, at the end, or when any rank got a signal.
+    const auto request = static_cast<StopRequest>(
+        comm.all_reduce_max(static_cast<int64_t>(take_stop_request())));
+    if (done % save_every == 0 || done == end_step || request != StopRequest::kNone) {
+      save(o, run, comm, done);
+    }
+    if (request == StopRequest::kCheckpointAndExit && done < end_step) {
+      log0(comm, "stopped by signal after step " + std::to_string(done) +
+                     "; continue with --auto-resume");
+      return 0;
+    }
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - run_start).count();
+  char text[160];
+  std::snprintf(text, sizeof text, "done: steps %lld..%lld in %s, %.1f images/s",
+                static_cast<long long>(first_step), static_cast<long long>(end_step),
+                format_duration(seconds).c_str(),
+                (end_step - first_step) * images_per_step / seconds);
+  log0(comm, text);
+  return 0;
+}
+
+}  // namespace pic

@@ -1,0 +1,27 @@
+#pragma once
+// The pre-training run of pic-pretrain: data-parallel PIC over MPI ranks.
+//
+// Per step, on every rank: the loader's batch for this step (decoded ahead on worker
+// threads) -> forward -> backward -> one all-reduce averaging every gradient and the loss
+// -> SGD with the schedule's learning rate for this step. Every rank therefore holds the
+// same parameters after each step. BatchNorm running statistics are not synchronised (as
+// PyTorch DDP without SyncBN): each rank keeps its own, and checkpoints hold rank 0's. They
+// do not influence training (train-mode BN uses batch statistics), only evaluation.
+//
+// Exactness: the model is built from torch::manual_seed(seed) on every rank and then
+// broadcast from rank 0; the batches of step t are a pure function of (seed, rank, t); so a
+// run resumed from a checkpoint at step t, with the same ranks and threads, logs the same
+// losses as one that never stopped.
+//
+// Stopping: see train/stop_signal.h (USR1/TERM: checkpoint and exit 0; USR2: checkpoint and
+// continue). The requests of all ranks are combined with an all-reduce between steps.
+#include "core/communicator.h"
+#include "train/pretrain_options.h"
+
+namespace pic {
+
+// Collective. Returns the process exit code (0 after training or after a stop request has
+// been checkpointed). Throws on any error (run_mpi_main turns that into a job-wide abort).
+int run_pretrain(const PretrainOptions& options, Communicator& comm);
+
+}  // namespace pic
