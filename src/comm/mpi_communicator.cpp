@@ -1,0 +1,295 @@
+#include "comm/mpi_communicator.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <memory>
+#include <cstdio>
+#include <exception>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+namespace pic {
+namespace {
+
+// Throws when an MPI call did not return MPI_SUCCESS, with MPI's own description.
+void check_mpi(int status, const char* call, int rank) {
+  if (status == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(status, text, &length);
+  throw std::runtime_error("rank " + std::to_string(rank) + ": " + call + " failed: " +
+                           std::string(text, static_cast<size_t>(length)));
+}
+
+MPI_Datatype mpi_type_of(torch::ScalarType type) {
+  switch (type) {
+    case torch::kFloat32: return MPI_FLOAT;
+    case torch::kFloat64: return MPI_DOUBLE;
+    case torch::kInt32: return MPI_INT32_T;
+    case torch::kInt64: return MPI_INT64_T;
+    case torch::kUInt8: return MPI_UINT8_T;
+    default:
+      throw std::invalid_argument(std::string("MpiCommunicator: unsupported dtype ") +
+                                  c10::toString(type) +
+                                  " (expected float32, float64, int32, int64 or uint8)");
+  }
+}
+
+void check_cpu_contiguous(const torch::Tensor& tensor, const char* what, int rank) {
+  if (!tensor.defined() || !tensor.device().is_cpu() || !tensor.is_contiguous()) {
+    throw std::invalid_argument("rank " + std::to_string(rank) + ": MpiCommunicator::" + what +
+                                " needs a defined, contiguous CPU tensor");
+  }
+}
+
+// Every rank has the same `descriptor` of the all_gather_rows input, bar the row count.
+constexpr int kMaxGatherDims = 8;
+using GatherDescriptor = std::array<int64_t, 2 + kMaxGatherDims>;  // rows, dtype, ndim, dims 1..
+
+GatherDescriptor describe_rows(const torch::Tensor& tensor, int rank) {
+  if (tensor.dim() < 1 || tensor.dim() > kMaxGatherDims) {
+    throw std::invalid_argument("rank " + std::to_string(rank) +
+                                ": all_gather_rows needs a tensor with 1 to 8 dims, got " +
+                                std::to_string(tensor.dim()));
+  }
+  GatherDescriptor d{};
+  d[0] = tensor.size(0);
+  d[1] = static_cast<int64_t>(tensor.scalar_type());
+  d[2] = tensor.dim();
+  for (int64_t i = 1; i < tensor.dim(); ++i) d[2 + i] = tensor.size(i);
+  return d;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+MpiSession::MpiSession(int* argc, char*** argv) {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (initialized) return;
+  int provided = 0;
+  check_mpi(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread", 0);
+  owns_mpi_ = true;
+  if (provided < MPI_THREAD_FUNNELED) {
+    MPI_Finalize();
+    owns_mpi_ = false;
+    throw std::runtime_error("MPI provides thread level " + std::to_string(provided) +
+                             ", pic needs at least MPI_THREAD_FUNNELED");
+  }
+}
+
+MpiSession::~MpiSession() {
+  if (!owns_mpi_) return;
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+// ---------------------------------------------------------------------------------------
+MpiCommunicator::MpiCommunicator(MPI_Comm comm) {
+  check_mpi(MPI_Comm_dup(comm, &comm_), "MPI_Comm_dup", 0);
+  MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(comm_, &rank_);
+  MPI_Comm_size(comm_, &world_size_);
+
+  // Local rank: our position among the ranks that share this node's memory.
+  MPI_Comm node = MPI_COMM_NULL;
+  check_mpi(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node),
+            "MPI_Comm_split_type", rank_);
+  MPI_Comm_rank(node, &local_rank_);
+  MPI_Comm_free(&node);
+}
+
+MpiCommunicator::~MpiCommunicator() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (comm_ != MPI_COMM_NULL && !finalized) MPI_Comm_free(&comm_);
+}
+
+void MpiCommunicator::set_max_elements_per_call(int64_t max_elements) {
+  if (max_elements < 1 || max_elements > (int64_t{1} << 30)) {
+    throw std::invalid_argument("max_elements_per_call must be in [1, 2^30], got " +
+                                std::to_string(max_elements));
+  }
+  max_elements_per_call_ = max_elements;
+}
+
+void MpiCommunicator::all_reduce(torch::Tensor& tensor, MPI_Op op, const char* what) {
+  check_cpu_contiguous(tensor, what, rank_);
+  const MPI_Datatype type = mpi_type_of(tensor.scalar_type());
+  auto* bytes = static_cast<char*>(tensor.data_ptr());
+  const int64_t element_size = tensor.element_size();
+
+  // Chunks of at most max_elements_per_call_ elements; every rank has the same numel.
+  for (int64_t done = 0; done < tensor.numel(); done += max_elements_per_call_) {
+    const int count = static_cast<int>(std::min(max_elements_per_call_, tensor.numel() - done));
+    check_mpi(MPI_Allreduce(MPI_IN_PLACE, bytes + done * element_size, count, type, op, comm_),
+              "MPI_Allreduce", rank_);
+  }
+}
+
+void MpiCommunicator::all_reduce_sum(torch::Tensor& tensor) {
+  all_reduce(tensor, MPI_SUM, "all_reduce_sum");
+}
+void MpiCommunicator::all_reduce_max(torch::Tensor& tensor) {
+  all_reduce(tensor, MPI_MAX, "all_reduce_max");
+}
+void MpiCommunicator::all_reduce_min(torch::Tensor& tensor) {
+  all_reduce(tensor, MPI_MIN, "all_reduce_min");
+}
+
+torch::Tensor MpiCommunicator::all_gather_rows(const torch::Tensor& input) {
+  check_cpu_contiguous(input, "all_gather_rows", rank_);
+  const MPI_Datatype type = mpi_type_of(input.scalar_type());
+
+  // 1. Every rank's row count, and a check that dtype and trailing shape agree.
+  const GatherDescriptor mine = describe_rows(input, rank_);
+  std::vector<GatherDescriptor> all(static_cast<size_t>(world_size_));
+  check_mpi(MPI_Allgather(mine.data(), static_cast<int>(mine.size()), MPI_INT64_T, all.data(),
+                          static_cast<int>(mine.size()), MPI_INT64_T, comm_),
+            "MPI_Allgather", rank_);
+  std::vector<int64_t> rows(all.size());
+  int64_t total_rows = 0;
+  for (size_t r = 0; r < all.size(); ++r) {
+    if (!std::equal(all[r].begin() + 1, all[r].end(), all[0].begin() + 1)) {
+      throw std::invalid_argument("all_gather_rows: rank " + std::to_string(r) +
+                                  " passed a tensor whose dtype or trailing shape differs from "
+                                  "rank 0's (every rank must agree on all dims but the first)");
+    }
+    rows[r] = all[r][0];
+    total_rows += rows[r];
+  }
+
+  // 2. The output [sum of rows, ...] in rank order.
+  std::vector<int64_t> out_shape = input.sizes().vec();
+  out_shape[0] = total_rows;
+  torch::Tensor out = torch::empty(out_shape, input.options());
+  int64_t row_elems = 1;
+  for (int64_t i = 1; i < input.dim(); ++i) row_elems *= input.size(i);
+  const int64_t total_elems = total_rows * row_elems;
+  if (total_elems == 0) return out;
+
+  // 3a. Small enough for int counts: one MPI_Allgatherv.
+  if (total_elems <= max_elements_per_call_) {
+    std::vector<int> counts(all.size()), displs(all.size());
+    int64_t offset = 0;
+    for (size_t r = 0; r < all.size(); ++r) {
+      counts[r] = static_cast<int>(rows[r] * row_elems);
+      displs[r] = static_cast<int>(offset);
+      offset += rows[r] * row_elems;
+    }
+    check_mpi(MPI_Allgatherv(input.data_ptr(), counts[static_cast<size_t>(rank_)], type,
+                             out.data_ptr(), counts.data(), displs.data(), type, comm_),
+              "MPI_Allgatherv", rank_);
+    return out;
+  }
+
+  // 3b. Larger: each rank's block is broadcast from its owner in chunks that fit an int.
+  // (Rare: only huge feature gathers; displacements would overflow Allgatherv's int.)
+  auto* out_bytes = static_cast<char*>(out.data_ptr());
+  const int64_t element_size = out.element_size();
+  int64_t offset = 0;
+  for (int r = 0; r < world_size_; ++r) {
+    const int64_t block = rows[static_cast<size_t>(r)] * row_elems;
+    if (r == rank_ && block > 0) {
+      std::memcpy(out_bytes + offset * element_size, input.data_ptr(),
+                  static_cast<size_t>(block * element_size));
+    }
+    for (int64_t done = 0; done < block; done += max_elements_per_call_) {
+      const int count = static_cast<int>(std::min(max_elements_per_call_, block - done));
+      check_mpi(MPI_Bcast(out_bytes + (offset + done) * element_size, count, type, r, comm_),
+                "MPI_Bcast", rank_);
+    }
+    offset += block;
+  }
+  return out;
+}
+
+void MpiCommunicator::broadcast(torch::Tensor& tensor, int root) {
+  check_cpu_contiguous(tensor, "broadcast", rank_);
+  if (root < 0 || root >= world_size_) {
+    throw std::invalid_argument("broadcast: root " + std::to_string(root) +
+                                " is outside the world of " + std::to_string(world_size_));
+  }
+  const MPI_Datatype type = mpi_type_of(tensor.scalar_type());
+  auto* bytes = static_cast<char*>(tensor.data_ptr());
+  const int64_t element_size = tensor.element_size();
+  for (int64_t done = 0; done < tensor.numel(); done += max_elements_per_call_) {
+    const int count = static_cast<int>(std::min(max_elements_per_call_, tensor.numel() - done));
+    check_mpi(MPI_Bcast(bytes + done * element_size, count, type, root, comm_), "MPI_Bcast",
+              rank_);
+  }
+}
+
+void MpiCommunicator::barrier() { check_mpi(MPI_Barrier(comm_), "MPI_Barrier", rank_); }
+
+void MpiCommunicator::abort(const std::string& message, int exit_code) {
+  abort_mpi_job(message, exit_code);
+}
+
+// ---------------------------------------------------------------------------------------
+MPI_Comm mpi_comm_of(Communicator& comm, const std::string& what) {
+  auto* mpi = dynamic_cast<MpiCommunicator*>(&comm);
+  if (mpi == nullptr) {
+    throw std::invalid_argument(what + " needs the MPI communicator (pic::MpiCommunicator); "
+                                "start the program through run_mpi_main");
+  }
+  return mpi->mpi_comm();
+}
+
+void throw_if_any_rank_failed(MPI_Comm comm, const std::string& local_error) {
+  int rank = 0, world = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &world);
+
+  // The lowest failing rank speaks for all.
+  int first_failing = local_error.empty() ? world : rank;
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, &first_failing, 1, MPI_INT, MPI_MIN, comm),
+            "MPI_Allreduce", rank);
+  if (first_failing == world) return;
+
+  std::string text = rank == first_failing ? local_error : std::string();
+  int64_t length = static_cast<int64_t>(text.size());
+  check_mpi(MPI_Bcast(&length, 1, MPI_INT64_T, first_failing, comm), "MPI_Bcast", rank);
+  text.resize(static_cast<size_t>(length));
+  check_mpi(MPI_Bcast(&text[0], static_cast<int>(length), MPI_CHAR, first_failing, comm),
+            "MPI_Bcast", rank);
+  throw std::runtime_error("rank " + std::to_string(first_failing) + ": " + text);
+}
+
+void abort_mpi_job(const std::string& message, int exit_code) {
+  int initialized = 0, finalized = 0, rank = -1;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  if (initialized && !finalized) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  std::fprintf(stderr, "pic: rank %d: error: %s\n", rank, message.c_str());
+  std::fflush(stderr);
+  if (initialized && !finalized) MPI_Abort(MPI_COMM_WORLD, exit_code);
+  std::exit(exit_code);
+}
+
+int run_mpi_main(int argc, char** argv, std::function<int(Communicator&)> body) {
+  // Without MPI there is no job to take down: report and fail.
+  std::unique_ptr<MpiSession> session;
+  try {
+    session = std::make_unique<MpiSession>(&argc, &argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "pic: error: cannot start MPI: %s\n", e.what());
+    return 1;
+  }
+
+  int exit_code = 0;
+  try {
+    MpiCommunicator comm;
+    exit_code = body(comm);
+  } catch (const std::exception& e) {
+    abort_mpi_job(e.what());
+  } catch (...) {
+    abort_mpi_job("unknown exception");
+  }
+  return exit_code;
+}
+
+}  // namespace pic

@@ -1,0 +1,95 @@
+#pragma once
+// The MPI backend of pic::Communicator: CPU tensors and control values (DESIGN.md decision 4).
+//
+// Supported dtypes: float32, float64, int32, int64, uint8; tensors must live on the CPU and
+// be contiguous. MPI counts are `int`, so every transfer is split into calls of at most
+// max_elements_per_call() elements (2^30 by default; tests lower it to exercise the split).
+// Errors from MPI itself are returned (MPI_ERRORS_RETURN on our duplicated communicator) and
+// turned into std::runtime_error naming the call and the rank.
+//
+// A failing rank must never leave the others waiting in a collective: run_mpi_main catches
+// any exception on any rank, prints it with the rank number and calls MPI_Abort, which takes
+// the whole job down.
+#include <mpi.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "core/communicator.h"
+
+namespace pic {
+
+// MPI_Init_thread (MPI_THREAD_FUNNELED: only the main thread calls MPI; loader threads
+// never do) and MPI_Finalize. If MPI is already initialised, it neither initialises nor
+// finalises.
+class MpiSession {
+ public:
+  MpiSession(int* argc, char*** argv);
+  ~MpiSession();
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+
+ private:
+  bool owns_mpi_ = false;
+};
+
+class MpiCommunicator final : public Communicator {
+ public:
+  // Duplicates `comm` so that pic's messages never mix with anyone else's.
+  explicit MpiCommunicator(MPI_Comm comm = MPI_COMM_WORLD);
+  ~MpiCommunicator() override;
+  MpiCommunicator(const MpiCommunicator&) = delete;
+  MpiCommunicator& operator=(const MpiCommunicator&) = delete;
+
+  int rank() const override { return rank_; }
+  int world_size() const override { return world_size_; }
+  int local_rank() const override { return local_rank_; }
+
+  void all_reduce_sum(torch::Tensor& tensor) override;
+  void all_reduce_max(torch::Tensor& tensor) override;
+  void all_reduce_min(torch::Tensor& tensor) override;
+  torch::Tensor all_gather_rows(const torch::Tensor& tensor) override;
+  void broadcast(torch::Tensor& tensor, int root) override;
+  void barrier() override;
+  [[noreturn]] void abort(const std::string& message, int exit_code = 1) override;
+
+  using Communicator::all_reduce_max;
+  using Communicator::all_reduce_min;
+  using Communicator::all_reduce_sum;
+
+  // The (duplicated) communicator, for MPI-IO / parallel HDF5.
+  MPI_Comm mpi_comm() const { return comm_; }
+
+  // Largest element count passed to one MPI call; must be in [1, 2^30]. For tests.
+  void set_max_elements_per_call(int64_t max_elements);
+  int64_t max_elements_per_call() const { return max_elements_per_call_; }
+
+ private:
+  void all_reduce(torch::Tensor& tensor, MPI_Op op, const char* what);
+
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  int rank_ = 0;
+  int world_size_ = 1;
+  int local_rank_ = 0;
+  int64_t max_elements_per_call_ = int64_t{1} << 30;
+};
+
+// The MPI communicator behind `comm`, or a std::invalid_argument naming `what` when `comm`
+// is not an MpiCommunicator.
+MPI_Comm mpi_comm_of(Communicator& comm, const std::string& what);
+
+// Collective: every rank passes its own error text (empty when it has none). If any rank
+// has one, every rank throws std::runtime_error with the text of the lowest failing rank
+// (prefixed by "rank R: "), so all ranks leave a collective section together.
+void throw_if_any_rank_failed(MPI_Comm comm, const std::string& local_error);
+
+// Prints "pic: rank R: error: message" to stderr and calls MPI_Abort(MPI_COMM_WORLD, code).
+[[noreturn]] void abort_mpi_job(const std::string& message, int exit_code = 1);
+
+// The main() of an MPI program: starts MPI, builds the communicator, runs `body` and returns
+// its exit code. An exception escaping `body` on any rank aborts the whole job with that
+// rank's message.
+int run_mpi_main(int argc, char** argv, std::function<int(Communicator&)> body);
+
+}  // namespace pic
