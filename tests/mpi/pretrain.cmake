@@ -1,0 +1,24 @@
+# pic-pretrain end to end under mpiexec, on 300 real Fashion-MNIST images converted by
+# pic-prep: a short run (finite, decreasing losses, a checkpoint), exact resume, and
+# SIGUSR1 (checkpoint and exit). Driver: tests/mpi/pretrain_test.sh.
+if(TARGET pic-pretrain AND TARGET pic-prep)
+  set(pretrain_work ${CMAKE_CURRENT_BINARY_DIR}/pretrain_test)
+  set(pretrain_driver ${CMAKE_CURRENT_LIST_DIR}/pretrain_test.sh)
+  set(pretrain_mpiexec ${MPIEXEC_EXECUTABLE} ${PIC_MPIEXEC_FLAGS})
+
+  add_test(NAME pretrain_data
+           COMMAND ${pretrain_driver} data ${pretrain_work} $<TARGET_FILE:pic-prep>)
+  set_tests_properties(pretrain_data PROPERTIES FIXTURES_SETUP pretrain_data TIMEOUT 120)
+
+  foreach(ranks 2 3)
+    foreach(mode train resume signal)
+      add_test(NAME pretrain_${mode}_${ranks}
+               COMMAND ${pretrain_driver} ${mode} ${pretrain_work} $<TARGET_FILE:pic-pretrain>
+                       ${ranks} ${pretrain_mpiexec})
+      set_tests_properties(pretrain_${mode}_${ranks} PROPERTIES
+                           FIXTURES_REQUIRED pretrain_data TIMEOUT 600 PROCESSORS ${ranks}
+                           PASS_REGULAR_EXPRESSION "OK: ${mode}"
+                           ENVIRONMENT "OMP_NUM_THREADS=1")
+    endforeach()
+  endforeach()
+endif()

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Driver of the pic-pretrain MPI tests (registered by tests/mpi/pretrain.cmake).
+#
+#   pretrain_test.sh data   WORK PIC_PREP
+#       writes WORK/data/train.h5: the first 300 Fashion-MNIST training images, through
+#       pic-prep's IDX input (the subset is a valid IDX file with a rewritten count).
+#   pretrain_test.sh train  WORK PIC_PRETRAIN RANKS MPIEXEC...
+#       8 steps; every logged loss finite, the last three below the first three on average,
+#       a complete checkpoint at step 8 named by `latest`.
+#   pretrain_test.sh resume WORK PIC_PRETRAIN RANKS MPIEXEC...
+#       8 steps in one run vs 4 steps + --auto-resume + 4 steps: identical losses (%.9g).
+#   pretrain_test.sh signal WORK PIC_PRETRAIN RANKS MPIEXEC...
+#       SIGUSR1 to mpiexec during a long run: the ranks checkpoint and exit 0 early; a
+#       resumed run starts at that checkpoint's step.
+set -euo pipefail
+mode=$1 work=$2 exe=$3
+shift 3
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+make_data() {
+  local fm=/usr/share/datasets/fashion-mnist n=300
+  [[ -f $fm/train-images-idx3-ubyte.gz ]] || fail "$fm missing (apt install dataset-fashion-mnist)"
+  rm -rf "$work/data" && mkdir -p "$work/data"
+  # IDX header: magic, count (big-endian uint32), then rows and cols for images. `head`
+  # closes the pipe early on purpose, so the pipes run without pipefail.
+  set +o pipefail
+  { printf '\x00\x00\x08\x03\x00\x00\x01\x2c\x00\x00\x00\x1c\x00\x00\x00\x1c'
+    zcat "$fm/train-images-idx3-ubyte.gz" | tail -c +17 | head -c $((n * 784)); } \
+    > "$work/data/images.idx"
+  { printf '\x00\x00\x08\x01\x00\x00\x01\x2c'
+    zcat "$fm/train-labels-idx1-ubyte.gz" | tail -c +9 | head -c $n; } > "$work/data/labels.idx"
+  "$exe" --input-format idx --input "$work/data/images.idx" --labels "$work/data/labels.idx" \
+    --output "$work/data/train.h5" --seed 7 --threads 1
+  [[ -f $work/data/train.h5 ]] || fail "pic-prep wrote no train.h5"
+}
+
+# The small configuration every run shares, extra flags after it, into the array `cmd`. The
+# small sliding window (24 or 16 images per rank, stride 3 or 2) shows each image in several
+# consecutive steps, so that the loss falls within a few steps.
+pretrain_cmd() {
+  local out=$1
+  shift
+  cmd=("${mpiexec[@]}" -n "$ranks" "$exe" --data-dir "$work/data" --output-dir "$out"
+    --arch resnet18 --small-stem --width 0.125 --feature-dim 32 --image-size 32
+    --batch-size 8 --num-workers 1 --threads 1 --aug SimCLR --crop 0.2
+    --contrast-temperature 0.2 --base-lr 0.5 --warmup-epoch 0 --epochs 20
+    --use-sliding-window-sampler --window-size 48 --window-stride 6
+    --print-freq 1 --seed 3 "$@")
+}
+pretrain() {
+  pretrain_cmd "$@"
+  "${cmd[@]}"
+}
+
+# The "loss" field of every line of a metrics.jsonl, one per line.
+losses() { sed -n 's/.*"loss": \([^,}]*\).*/\1/p' "$1"; }
+
+check_train() {
+  local out=$work/train_$ranks
+  rm -rf "$out"
+  pretrain "$out" --max-steps 8
+  local m=$out/metrics.jsonl
+  [[ $(wc -l < "$m") -eq 8 ]] || fail "expected 8 lines in $m, found $(wc -l < "$m")"
+  losses "$m" | awk '
+    $1 == "null" || $1 != $1 + 0 { print "FAIL: loss not finite: " $1; bad = 1 }
+    { loss[NR] = $1 }
+    END {
+      if (bad) exit 1
+      first = (loss[1] + loss[2] + loss[3]) / 3; last = (loss[6] + loss[7] + loss[8]) / 3
+      printf "mean loss of steps 1-3: %.6f, of steps 6-8: %.6f\n", first, last
+      if (!(last < first)) { print "FAIL: the loss did not decrease"; exit 1 }
+    }'
+  [[ $(cat "$out/latest") == ckpt_00000008.h5 ]] || fail "latest is '$(cat "$out/latest")'"
+  [[ -f $out/ckpt_00000008.h5 && -f $out/config.json ]] || fail "checkpoint or config missing"
+  grep -q '"world_size": '"$ranks" "$out/config.json" || fail "config.json lacks world_size"
+}
+
+check_resume() {
+  local whole=$work/resume_whole_$ranks split=$work/resume_split_$ranks
+  rm -rf "$whole" "$split"
+  pretrain "$whole" --max-steps 8
+  pretrain "$split" --max-steps 4
+  [[ $(cat "$split/latest") == ckpt_00000004.h5 ]] || fail "no checkpoint at step 4"
+  pretrain "$split" --max-steps 8 --auto-resume | tee "$work/resume_log_$ranks.txt"
+  grep -q "resumed from .*ckpt_00000004.h5 at step 4" "$work/resume_log_$ranks.txt" ||
+    fail "the second run did not resume from step 4"
+  paste <(losses "$whole/metrics.jsonl") <(losses "$split/metrics.jsonl")
+  diff <(losses "$whole/metrics.jsonl") <(losses "$split/metrics.jsonl") ||
+    fail "losses after resume differ from the uninterrupted run"
+  [[ $(losses "$whole/metrics.jsonl" | wc -l) -eq 8 ]] || fail "expected 8 losses"
+}
+
+check_signal() {
+  local out=$work/signal_$ranks
+  rm -rf "$out"
+  pretrain_cmd "$out" --max-steps 100000
+  "${cmd[@]}" > "$work/signal_log_$ranks.txt" 2>&1 &
+  local pid=$!
+  for _ in $(seq 1 600); do
+    [[ -s $out/metrics.jsonl ]] && break
+    sleep 0.1
+  done
+  [[ -s $out/metrics.jsonl ]] || { kill "$pid"; fail "no step logged within 60 s"; }
+  kill -USR1 "$pid"
+  local rc=0
+  wait "$pid" || rc=$?
+  cat "$work/signal_log_$ranks.txt"
+  [[ $rc -eq 0 ]] || fail "exit status $rc after SIGUSR1"
+  grep -q "stopped by signal after step" "$work/signal_log_$ranks.txt" || fail "no stop line"
+  local ckpt
+  ckpt=$(cat "$out/latest")
+  local digits=${ckpt#ckpt_}
+  local step=$((10#${digits%.h5}))
+  ((step >= 1 && step < 100000)) || fail "unexpected checkpoint $ckpt"
+  pretrain "$out" --max-steps $((step + 2)) --auto-resume | grep -q "at step $step " ||
+    fail "the resumed run did not start at step $step"
+}
+
+case $mode in
+  data) make_data ;;
+  train | resume | signal)
+    ranks=$1
+    shift
+    mpiexec=("$@")
+    "check_$mode"
+    ;;
+  *) fail "unknown mode $mode" ;;
+esac
+echo "OK: $mode"
