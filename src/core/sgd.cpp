@@ -1,0 +1,49 @@
+#include "core/sgd.h"
+
+#include <stdexcept>
+#include <utility>
+
+namespace pic {
+
+Sgd::Sgd(NamedTensors parameters, SgdOptions options)
+    : parameters_(std::move(parameters)), options_(options) {
+  if (options_.momentum < 0 || options_.weight_decay < 0) {
+    throw std::invalid_argument("Sgd: momentum and weight_decay must be >= 0");
+  }
+  momentum_.reserve(parameters_.size());
+  for (const auto& [name, param] : parameters_) {
+    if (!param.defined()) throw std::invalid_argument("Sgd: parameter '" + name + "' is undefined");
+    momentum_.emplace_back(name, torch::zeros_like(param));
+  }
+}
+
+// The same sequence of in-place operations as torch.optim.SGD, so that results agree to the
+// last bit where the kernels do: d = g + wd * w; buf = momentum * buf + d; w -= lr * buf.
+void Sgd::step(double lr) {
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < parameters_.size(); ++i) {
+    torch::Tensor& param = parameters_[i].second;
+    const torch::Tensor& grad = param.grad();
+    if (!grad.defined()) continue;
+    torch::Tensor d_p = grad;
+    if (options_.weight_decay != 0) d_p = d_p.add(param, options_.weight_decay);
+    torch::Tensor& buf = momentum_[i].second;
+    if (options_.momentum != 0) {
+      buf.mul_(options_.momentum).add_(d_p);
+      d_p = buf;
+    }
+    param.add_(d_p, -lr);
+  }
+}
+
+void Sgd::zero_grad() {
+  for (auto& [name, param] : parameters_) {
+    torch::Tensor& grad = param.mutable_grad();
+    if (grad.defined()) {
+      grad.detach_();
+      grad.zero_();
+    }
+  }
+}
+
+}  // namespace pic
