@@ -153,7 +153,8 @@ uint64_t augment_key(uint64_t seed, int rank, int64_t step, int64_t sample_in_ba
 }
 
 Augmenter::Augmenter(AugmentConfig config)
-    : config_(std::move(config)), steps_(preset_steps(config_.preset)),
+    : config_(std::move(config)),
+      steps_(preset_steps(config_.preset)),
       crops_(crop_specs(config_)) {}
 
 void Augmenter::augment_crop(const cv::Mat& bgr, uint64_t key, int64_t crop_index,

@@ -49,12 +49,12 @@ struct JitterStrength {
   double brightness = 0.0, contrast = 0.0, saturation = 0.0, hue = 0.0;
 };
 struct PresetSteps {
-  bool val = false;          // resize short side to S + 32, centre crop S; nothing random
-  bool random_crop = true;   // random resized crop + horizontal flip p 0.5
-  double jitter_p = 0.0;     // colour jitter applied with this probability
+  bool val = false;         // resize short side to S + 32, centre crop S; nothing random
+  bool random_crop = true;  // random resized crop + horizontal flip p 0.5
+  double jitter_p = 0.0;    // colour jitter applied with this probability
   JitterStrength jitter;
   double grayscale_p = 0.0;
-  double blur_p = 0.0;       // Gaussian blur, sigma ~ U(0.1, 2.0) pixels
+  double blur_p = 0.0;  // Gaussian blur, sigma ~ U(0.1, 2.0) pixels
 };
 // Throws std::invalid_argument for an unknown preset name.
 PresetSteps preset_steps(const std::string& preset);
@@ -72,8 +72,8 @@ CropRect random_resized_crop_rect(int height, int width, double scale_min, doubl
 // (hue shift in [-x, x]), the four operations in a random order.
 enum class JitterOp : int { kBrightness = 0, kContrast = 1, kSaturation = 2, kHue = 3 };
 struct JitterParams {
-  std::array<JitterOp, 4> order{JitterOp::kBrightness, JitterOp::kContrast,
-                                JitterOp::kSaturation, JitterOp::kHue};
+  std::array<JitterOp, 4> order{JitterOp::kBrightness, JitterOp::kContrast, JitterOp::kSaturation,
+                                JitterOp::kHue};
   double brightness = 1.0, contrast = 1.0, saturation = 1.0, hue = 0.0;
 };
 JitterParams draw_jitter(const JitterStrength& strength, CounterRng& rng);

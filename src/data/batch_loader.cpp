@@ -26,8 +26,8 @@ LoadedBatch BatchLoader::next() { return pipeline_->next(); }
 bool BatchLoader::done() const { return pipeline_->done(); }
 double BatchLoader::total_wait_seconds() const { return pipeline_->total_wait_seconds(); }
 
-SequentialLoader::SequentialLoader(const DatasetShard& shard, AugmentConfig aug,
-                                   int64_t batch_size, LoaderOptions opts) {
+SequentialLoader::SequentialLoader(const DatasetShard& shard, AugmentConfig aug, int64_t batch_size,
+                                   LoaderOptions opts) {
   if (batch_size < 1) {
     throw std::invalid_argument("SequentialLoader: batch size must be >= 1, got " +
                                 std::to_string(batch_size));

@@ -82,12 +82,24 @@ void adjust_hue(cv::Mat& rgb, double shift) {
     const float lo = v * (1.0f - s), falling = v * (1.0f - s * frac),
                 rising = v * (1.0f - s * (1.0f - frac));
     switch (i) {
-      case 0: p[0] = v, p[1] = rising, p[2] = lo; break;
-      case 1: p[0] = falling, p[1] = v, p[2] = lo; break;
-      case 2: p[0] = lo, p[1] = v, p[2] = rising; break;
-      case 3: p[0] = lo, p[1] = falling, p[2] = v; break;
-      case 4: p[0] = rising, p[1] = lo, p[2] = v; break;
-      default: p[0] = v, p[1] = lo, p[2] = falling; break;
+      case 0:
+        p[0] = v, p[1] = rising, p[2] = lo;
+        break;
+      case 1:
+        p[0] = falling, p[1] = v, p[2] = lo;
+        break;
+      case 2:
+        p[0] = lo, p[1] = v, p[2] = rising;
+        break;
+      case 3:
+        p[0] = lo, p[1] = falling, p[2] = v;
+        break;
+      case 4:
+        p[0] = rising, p[1] = lo, p[2] = v;
+        break;
+      default:
+        p[0] = v, p[1] = lo, p[2] = falling;
+        break;
     }
   });
 }
@@ -95,10 +107,18 @@ void adjust_hue(cv::Mat& rgb, double shift) {
 void apply_jitter(cv::Mat& rgb, const JitterParams& params) {
   for (JitterOp op : params.order) {
     switch (op) {
-      case JitterOp::kBrightness: adjust_brightness(rgb, params.brightness); break;
-      case JitterOp::kContrast: adjust_contrast(rgb, params.contrast); break;
-      case JitterOp::kSaturation: adjust_saturation(rgb, params.saturation); break;
-      case JitterOp::kHue: adjust_hue(rgb, params.hue); break;
+      case JitterOp::kBrightness:
+        adjust_brightness(rgb, params.brightness);
+        break;
+      case JitterOp::kContrast:
+        adjust_contrast(rgb, params.contrast);
+        break;
+      case JitterOp::kSaturation:
+        adjust_saturation(rgb, params.saturation);
+        break;
+      case JitterOp::kHue:
+        adjust_hue(rgb, params.hue);
+        break;
     }
   }
 }

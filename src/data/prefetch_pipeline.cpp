@@ -9,9 +9,9 @@ namespace {
 
 std::string describe_image(const DatasetShard& shard, int rank, int64_t step, int64_t sample,
                            int64_t local) {
-  return "image " + std::to_string(shard.range.begin + local) + " (local " +
-         std::to_string(local) + " on rank " + std::to_string(rank) + ", step " +
-         std::to_string(step) + ", sample " + std::to_string(sample) + ")";
+  return "image " + std::to_string(shard.range.begin + local) + " (local " + std::to_string(local) +
+         " on rank " + std::to_string(rank) + ", step " + std::to_string(step) + ", sample " +
+         std::to_string(sample) + ")";
 }
 
 }  // namespace
@@ -104,9 +104,9 @@ void PrefetchPipeline::worker_loop() {
     std::lock_guard<std::mutex> lock(mutex_);
     Slot& slot = *task.slot;
     if (!error.empty() && slot.error.empty()) {
-      slot.error = describe_image(shard_, opts_.rank, slot.step, task.sample,
-                                  slot.local[task.sample]) +
-                   ": " + error;
+      slot.error =
+          describe_image(shard_, opts_.rank, slot.step, task.sample, slot.local[task.sample]) +
+          ": " + error;
     }
     if (--slot.unfinished == 0) ready_cv_.notify_all();
   }
@@ -114,8 +114,7 @@ void PrefetchPipeline::worker_loop() {
 
 // Caller holds mutex_.
 bool PrefetchPipeline::claim(Task& task) {
-  while (!stop_ && claim_step_ < end_step_ &&
-         claim_step_ < next_step_ + opts_.prefetch_batches) {
+  while (!stop_ && claim_step_ < end_step_ && claim_step_ < next_step_ + opts_.prefetch_batches) {
     if (claim_sample_ == 0) open_slot(claim_step_);
     Slot* slot = slots_.at(claim_step_).get();
     const auto batch_size = static_cast<int64_t>(slot->local.size());
@@ -182,8 +181,8 @@ void PrefetchPipeline::open_slot(int64_t step) {
     }
     slot->unfinished = batch_size;
   } catch (const std::exception& e) {
-    slot->error = "loader step " + std::to_string(step) + " on rank " +
-                  std::to_string(opts_.rank) + ": " + e.what();
+    slot->error = "loader step " + std::to_string(step) + " on rank " + std::to_string(opts_.rank) +
+                  ": " + e.what();
     slot->unfinished = 0;
   }
   slots_[step] = std::move(slot);
@@ -199,8 +198,8 @@ torch::Tensor PrefetchPipeline::acquire_buffer(const std::vector<int64_t>& shape
     }
   }
   torch::Tensor buffer = torch::empty(shape, torch::kFloat32);
-  const size_t pool_limit = static_cast<size_t>(opts_.prefetch_batches + 3) *
-                            augmenter_.crops().size();
+  const size_t pool_limit =
+      static_cast<size_t>(opts_.prefetch_batches + 3) * augmenter_.crops().size();
   if (buffer_pool_.size() < pool_limit) buffer_pool_.push_back(buffer);
   return buffer;
 }
@@ -210,8 +209,8 @@ void PrefetchPipeline::run_task(const Task& task) const {
   const int64_t local = slot.local[task.sample];
   const cv::Mat bgr = decoder_->decode(shard_.image_data(local), shard_.image_size(local));
   for (size_t c = 0; c < slot.crop_rows.size(); ++c) {
-    const uint64_t key = augment_key(opts_.seed, opts_.rank, slot.step, task.sample,
-                                     static_cast<int64_t>(c));
+    const uint64_t key =
+        augment_key(opts_.seed, opts_.rank, slot.step, task.sample, static_cast<int64_t>(c));
     augmenter_.augment_crop(bgr, key, static_cast<int64_t>(c),
                             slot.crop_rows[c] + task.sample * slot.crop_pitch[c]);
   }

@@ -21,8 +21,8 @@ using StepPlan = std::function<std::vector<int64_t>(int64_t step)>;
 
 class PrefetchPipeline {
  public:
-  PrefetchPipeline(const DatasetShard& shard, StepPlan plan, AugmentConfig aug,
-                   LoaderOptions opts, int64_t first_step, int64_t end_step);
+  PrefetchPipeline(const DatasetShard& shard, StepPlan plan, AugmentConfig aug, LoaderOptions opts,
+                   int64_t first_step, int64_t end_step);
   ~PrefetchPipeline();
 
   LoadedBatch next();
@@ -33,7 +33,7 @@ class PrefetchPipeline {
   // One step's batch while workers fill it.
   struct Slot {
     int64_t step = 0;
-    std::vector<int64_t> local;       // [B] local indices
+    std::vector<int64_t> local;  // [B] local indices
     LoadedBatch batch;
     std::vector<float*> crop_rows;    // [num_crops] where sample 0 of each crop goes
     std::vector<int64_t> crop_pitch;  // floats between two samples of a crop
@@ -62,8 +62,8 @@ class PrefetchPipeline {
   std::condition_variable space_cv_;  // workers: the window moved or the loader stops
   std::condition_variable ready_cv_;  // trainer: a slot finished
   std::map<int64_t, std::unique_ptr<Slot>> slots_;
-  int64_t next_step_;                 // step next() returns next
-  int64_t claim_step_;                // step whose images are being handed out
+  int64_t next_step_;   // step next() returns next
+  int64_t claim_step_;  // step whose images are being handed out
   int64_t claim_sample_ = 0;
   bool stop_ = false;
   double wait_seconds_ = 0.0;

@@ -59,7 +59,8 @@ class ReferenceWindows {
 
  private:
   uint64_t key(uint64_t tag, int64_t which) const {
-    return pic::hash_key({c_.seed, static_cast<uint64_t>(c_.rank), tag, static_cast<uint64_t>(which)});
+    return pic::hash_key(
+        {c_.seed, static_cast<uint64_t>(c_.rank), tag, static_cast<uint64_t>(which)});
   }
   SlidingWindowConfig c_;
   std::vector<int64_t> order_;
@@ -85,9 +86,9 @@ SlidingWindowConfig window_config(int64_t n, int64_t w, int64_t s, int64_t batch
 TEST_CASE("sliding window equals the DESIGN.md pseudo-code step by step", "[sampler]") {
   // n not a multiple of w or s, w not a multiple of the batch, w == n, s == w, s == 1.
   const std::vector<SlidingWindowConfig> configs = {
-      window_config(103, 20, 7, 6, false),  window_config(103, 20, 7, 6, true),
-      window_config(50, 50, 10, 8, false),  window_config(50, 50, 10, 8, true),
-      window_config(37, 12, 12, 5, false),  window_config(37, 12, 12, 5, true),
+      window_config(103, 20, 7, 6, false),          window_config(103, 20, 7, 6, true),
+      window_config(50, 50, 10, 8, false),          window_config(50, 50, 10, 8, true),
+      window_config(37, 12, 12, 5, false),          window_config(37, 12, 12, 5, true),
       window_config(1000, 128, 16, 32, true, 3, 2), window_config(29, 9, 1, 3, true, 11, 1),
   };
   for (const auto& config : configs) {
@@ -212,8 +213,7 @@ TEST_CASE("epoch sampler covers each image once per epoch", "[sampler]") {
   REQUIRE(seen_ever.size() == 103);                 // nobody skipped forever (seeded, 4 epochs)
 
   // The permutation of epoch e is keyed by (seed, rank, e).
-  auto permutation = shuffled_identity(
-      103, pic::hash_key({9, 0, kEpochPermutationTag, 2}));
+  auto permutation = shuffled_identity(103, pic::hash_key({9, 0, kEpochPermutationTag, 2}));
   REQUIRE(sampler.indices_for_step(21) ==
           std::vector<int64_t>(permutation.begin() + 10, permutation.begin() + 20));
 }

@@ -24,9 +24,9 @@ cv::Mat colourful(int rows, int cols, uint64_t key) {
   pic::CounterRng rng(key);
   for (int y = 0; y < rows; ++y) {
     for (int x = 0; x < cols; ++x) {
-      m.at<cv::Vec3f>(y, x) = cv::Vec3f(static_cast<float>(rng.uniform()),
-                                        static_cast<float>(rng.uniform()),
-                                        static_cast<float>(rng.uniform()));
+      m.at<cv::Vec3f>(y, x) =
+          cv::Vec3f(static_cast<float>(rng.uniform()), static_cast<float>(rng.uniform()),
+                    static_cast<float>(rng.uniform()));
     }
   }
   return m;
@@ -178,7 +178,8 @@ TEST_CASE("grayscale yields equal channels, also through a whole crop", "[augmen
   pic::render_crop(bgr, params, s, out.data());
   for (int i = 0; i < s * s; ++i) {
     float v[3];
-    for (int c = 0; c < 3; ++c) v[c] = out[c * s * s + i] * pic::kImageNetStd[c] + pic::kImageNetMean[c];
+    for (int c = 0; c < 3; ++c)
+      v[c] = out[c * s * s + i] * pic::kImageNetStd[c] + pic::kImageNetMean[c];
     REQUIRE(v[0] == Approx(v[1]).margin(1e-5));
     REQUIRE(v[1] == Approx(v[2]).margin(1e-5));
   }

@@ -138,9 +138,9 @@ TEST_CASE("val transform: short side to size + 32, centre crop", "[augment]") {
   for (int y = 0; y < 200; ++y) {
     for (int x = 0; x < 300; ++x) {
       int dx = std::min(x, 299 - x), dy = std::min(y, 199 - y);
-      image.at<cv::Vec3b>(y, x) = cv::Vec3b(static_cast<uint8_t>(dx % 256),
-                                            static_cast<uint8_t>((dy * 3) % 256),
-                                            static_cast<uint8_t>((dx + dy) % 256));
+      image.at<cv::Vec3b>(y, x) =
+          cv::Vec3b(static_cast<uint8_t>(dx % 256), static_cast<uint8_t>((dy * 3) % 256),
+                    static_cast<uint8_t>((dx + dy) % 256));
     }
   }
   const int s = 100;

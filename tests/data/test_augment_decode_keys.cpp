@@ -66,7 +66,7 @@ TEST_CASE("augmentation is a pure function of its key", "[augment]") {
   };
   const uint64_t key = pic::augment_key(11, 1, 500, 3, 0);
   CHECK(key == pic::hash_key({11, 1, 500, 3, 0}));
-  CHECK(crop(key, 0) == crop(key, 0));  // bit for bit
+  CHECK(crop(key, 0) == crop(key, 0));                                 // bit for bit
   CHECK(crop(key, 0) != crop(pic::augment_key(11, 1, 501, 3, 0), 0));  // another step
   CHECK(crop(key, 0) != crop(pic::augment_key(11, 1, 500, 4, 0), 0));  // another sample
   CHECK(crop(key, 0) != crop(pic::augment_key(11, 1, 500, 3, 1), 1));  // another crop

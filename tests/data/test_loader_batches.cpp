@@ -92,8 +92,7 @@ TEST_CASE("loader batches: layout, ids, labels and crops as keyed", "[loader]") 
     for (int64_t c = 0; c < 4; ++c) {
       const int64_t s = c < 2 ? 48 : 24;
       auto expected = torch::empty({3, s, s});
-      augmenter.augment_crop(image, pic::augment_key(3, 1, 5, i, c), c,
-                             expected.data_ptr<float>());
+      augmenter.augment_crop(image, pic::augment_key(3, 1, 5, i, c), c, expected.data_ptr<float>());
       torch::Tensor got = c < 2 ? batch.crops.groups[0][c * b + i] : batch.crops.groups[c - 1][i];
       REQUIRE(torch::equal(got, expected));
     }
@@ -172,8 +171,8 @@ TEST_CASE("loader: destroying it mid-run stops and joins promptly", "[loader]") 
   const auto shard = pic::test::make_photo_shard(24, 0);
   const auto start = std::chrono::steady_clock::now();
   {
-    pic::BatchLoader loader(shard, window_sampler(shard.size()), small_multicrop(), options(3),
-                            0, 100000);
+    pic::BatchLoader loader(shard, window_sampler(shard.size()), small_multicrop(), options(3), 0,
+                            100000);
     loader.next();
   }
   {

@@ -1,0 +1,105 @@
+// Input-pipeline throughput on one core: images/s of a bare full JPEG decode, and of decode
+// plus augmentation (SimCLR at 224 px, and NULL = crop + flip), over the 81 photographs of
+// Debian's opencv-doc (DESIGN.md "Performance yardsticks"). Bytes are read into memory
+// first, as a rank holds its shard. bench/run_input_bench.sh compares it with the original's
+// PIL + torchvision pipeline (bench/pil_pipeline.py).
+//
+// Usage: pic-bench-input [--seconds S] [--dir DIR]
+#include <opencv2/core.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "data/augment.h"
+#include "data/image_decoder.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<std::vector<uint8_t>> read_jpegs(const std::string& dir) {
+  std::vector<std::string> paths;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (entry.is_regular_file() && entry.path().extension() == ".jpg") {
+      paths.push_back(entry.path().string());
+    }
+  }
+  std::sort(paths.begin(), paths.end());
+  std::vector<std::vector<uint8_t>> files;
+  for (const auto& path : paths) {
+    std::ifstream in(path, std::ios::binary);
+    files.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  if (files.empty()) throw std::runtime_error("no *.jpg under " + dir + " (install opencv-doc)");
+  return files;
+}
+
+// Runs `one_pass` (all images once) after a warm-up pass until `seconds` have passed;
+// returns images per second.
+double images_per_second(size_t images, double seconds, const std::function<void(int)>& one_pass) {
+  one_pass(-1);
+  int passes = 0;
+  const auto start = Clock::now();
+  double elapsed = 0.0;
+  do {
+    one_pass(passes++);
+    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  } while (elapsed < seconds);
+  return static_cast<double>(images) * passes / elapsed;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  double seconds = 5.0;
+  std::string dir = "/usr/share/doc/opencv-doc/examples";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--seconds") == 0) {
+      seconds = std::stod(argv[i + 1]);
+    } else if (std::strcmp(argv[i], "--dir") == 0) {
+      dir = argv[i + 1];
+    } else {
+      std::fprintf(stderr, "usage: %s [--seconds S] [--dir DIR]\n", argv[0]);
+      return 2;
+    }
+  }
+  // One core: OpenCV's own thread pool off (the loader's workers are the parallelism).
+  cv::setNumThreads(1);
+
+  const auto files = read_jpegs(dir);
+  const auto decoder = pic::make_opencv_decoder();
+  std::printf("# pic input pipeline, 1 thread, %zu JPEG files from %s\n", files.size(),
+              dir.c_str());
+
+  const double decode = images_per_second(files.size(), seconds, [&](int) {
+    for (const auto& f : files) decoder->decode(f.data(), f.size());
+  });
+  std::printf("decode_full_images_per_s %.1f\n", decode);
+
+  for (const std::string preset : {"SimCLR", "NULL"}) {
+    pic::AugmentConfig config;
+    config.preset = preset;
+    config.image_size = 224;
+    const pic::Augmenter augmenter(config);
+    std::vector<float> out(3 * 224 * 224);
+    const double rate = images_per_second(files.size(), seconds, [&](int pass) {
+      for (size_t i = 0; i < files.size(); ++i) {
+        const cv::Mat image = decoder->decode(files[i].data(), files[i].size());
+        const uint64_t key =
+            pic::augment_key(0, 0, static_cast<int64_t>(pass) + 1, static_cast<int64_t>(i), 0);
+        augmenter.augment_crop(image, key, 0, out.data());
+      }
+    });
+    std::printf("decode_%s_224_images_per_s %.1f\n", preset.c_str(), rate);
+  }
+  return 0;
+}
