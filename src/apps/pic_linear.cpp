@@ -3,7 +3,6 @@
 #include "train/linear_eval.h"
 
 int main(int argc, char** argv) {
-  return pic::run_mpi_main(argc, argv, [&](pic::Communicator& comm) {
-    return pic::run_linear_eval(argc, argv, comm);
-  });
+  return pic::run_mpi_main(
+      argc, argv, [&](pic::Communicator& comm) { return pic::run_linear_eval(argc, argv, comm); });
 }

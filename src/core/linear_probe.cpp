@@ -78,9 +78,9 @@ TopkCounts count_topk(const torch::Tensor& logits, const torch::Tensor& labels) 
   TopkCounts counts;
   if (logits.size(0) == 0) return counts;
   const int64_t k = std::min<int64_t>(5, logits.size(1));
-  auto y = labels.to(torch::kInt64).unsqueeze(1);                           // [B, 1]
-  auto label_score = logits.gather(1, y);                                   // [B, 1]
-  auto num_higher = (logits > label_score).sum(1);                          // [B]
+  auto y = labels.to(torch::kInt64).unsqueeze(1);   // [B, 1]
+  auto label_score = logits.gather(1, y);           // [B, 1]
+  auto num_higher = (logits > label_score).sum(1);  // [B]
   counts.num_samples = logits.size(0);
   counts.top1_correct = (num_higher < 1).sum().item<int64_t>();
   counts.top5_correct = (num_higher < k).sum().item<int64_t>();
@@ -91,8 +91,8 @@ TopkCounts count_topk(const torch::Tensor& logits, const torch::Tensor& labels) 
 }
 
 TopkCounts sum_over_ranks(const TopkCounts& local, Communicator& comm) {
-  auto ints = torch::tensor({local.num_samples, local.top1_correct, local.top5_correct},
-                            torch::kInt64);
+  auto ints =
+      torch::tensor({local.num_samples, local.top1_correct, local.top5_correct}, torch::kInt64);
   comm.all_reduce_sum(ints);
   TopkCounts total;
   total.num_samples = ints[0].item<int64_t>();
@@ -103,8 +103,7 @@ TopkCounts sum_over_ranks(const TopkCounts& local, Communicator& comm) {
 }
 
 TopkCounts evaluate_linear(const LinearClassifier& classifier, const torch::Tensor& features,
-                           const torch::Tensor& labels, int64_t batch_size,
-                           Communicator& comm) {
+                           const torch::Tensor& labels, int64_t batch_size, Communicator& comm) {
   check_features_labels(features, labels, classifier.in_dim(), "evaluate_linear");
   if (batch_size < 1) throw std::invalid_argument("evaluate_linear: batch_size must be >= 1");
   torch::NoGradGuard no_grad;
@@ -112,8 +111,8 @@ TopkCounts evaluate_linear(const LinearClassifier& classifier, const torch::Tens
   const int64_t n = features.size(0);
   for (int64_t begin = 0; begin < n; begin += batch_size) {
     const int64_t end = std::min(n, begin + batch_size);
-    local += count_topk(classifier.logits(features.slice(0, begin, end)),
-                        labels.slice(0, begin, end));
+    local +=
+        count_topk(classifier.logits(features.slice(0, begin, end)), labels.slice(0, begin, end));
   }
   return sum_over_ranks(local, comm);
 }
@@ -157,10 +156,10 @@ LinearProbeTrainer::GradSums LinearProbeTrainer::grad_sums(const torch::Tensor& 
   if (features.size(0) == 0) {
     return {torch::zeros({}, torch::kFloat32), torch::zeros({C, D}), torch::zeros({C})};
   }
-  auto y = labels.to(torch::kInt64).unsqueeze(1);                 // [b, 1]
+  auto y = labels.to(torch::kInt64).unsqueeze(1);                        // [b, 1]
   auto log_probs = torch::log_softmax(classifier_.logits(features), 1);  // [b, C]
   auto loss_sum = -log_probs.gather(1, y).sum();
-  auto dz = log_probs.exp();                                     // [b, C]
+  auto dz = log_probs.exp();  // [b, C]
   dz.scatter_add_(1, y, torch::full({y.size(0), 1}, -1.0f));
   return {loss_sum, dz.t().mm(features), dz.sum(0)};
 }
@@ -196,8 +195,8 @@ double LinearProbeTrainer::step_on_replicated(const torch::Tensor& features,
     const int64_t end = std::min(B, begin + config_.chunk_size);
     auto idx = index_tensor.slice(0, begin, end);
     auto sums = grad_sums(features.index_select(0, idx), labels.index_select(0, idx));
-    mine[k - k0] = torch::cat({sums.loss_sum.reshape({1}), sums.weight.reshape({-1}),
-                               sums.bias.reshape({-1})});
+    mine[k - k0] = torch::cat(
+        {sums.loss_sum.reshape({1}), sums.weight.reshape({-1}), sums.bias.reshape({-1})});
   }
 
   // Every rank adds the same rows in the same (chunk) order.
@@ -222,10 +221,10 @@ double LinearProbeTrainer::step_on_local_batch(const torch::Tensor& features,
   const int64_t D = classifier_.in_dim();
   auto sums = grad_sums(features, labels);
   // count | loss sum | dW | db, summed over ranks in one call.
-  auto packed = torch::cat({torch::tensor({static_cast<float>(features.size(0))}),
-                            sums.loss_sum.reshape({1}), sums.weight.reshape({-1}),
-                            sums.bias.reshape({-1})})
-                    .contiguous();
+  auto packed =
+      torch::cat({torch::tensor({static_cast<float>(features.size(0))}), sums.loss_sum.reshape({1}),
+                  sums.weight.reshape({-1}), sums.bias.reshape({-1})})
+          .contiguous();
   comm_.all_reduce_sum(packed);
   const double count = packed[0].item<double>();
   if (count < 1) throw std::runtime_error("step_on_local_batch: no samples on any rank");
@@ -249,9 +248,9 @@ void train_linear_on_features(LinearClassifier& classifier, const torch::Tensor&
   const int64_t N = features.size(0);
   const int64_t B = config.total_batch_size;
   if (B < 1 || N < B) {
-    throw std::invalid_argument("train_linear_on_features: total batch size " +
-                                std::to_string(B) + " needs at least that many training " +
-                                "samples, have " + std::to_string(N));
+    throw std::invalid_argument("train_linear_on_features: total batch size " + std::to_string(B) +
+                                " needs at least that many training " + "samples, have " +
+                                std::to_string(N));
   }
   const int64_t iters_per_epoch = N / B;  // the last partial batch of an epoch is dropped
   LinearProbeTrainer trainer(classifier, config, iters_per_epoch, comm);

@@ -72,8 +72,7 @@ TopkCounts sum_over_ranks(const TopkCounts& local, Communicator& comm);
 // Evaluates the rank's own features [n, D] / labels [n] in batches of `batch_size`, then
 // sums the counts over ranks: every val image is counted exactly once.
 TopkCounts evaluate_linear(const LinearClassifier& classifier, const torch::Tensor& features,
-                           const torch::Tensor& labels, int64_t batch_size,
-                           Communicator& comm);
+                           const torch::Tensor& labels, int64_t batch_size, Communicator& comm);
 
 struct LinearProbeConfig {
   double learning_rate = 30.0;  // used as given, not scaled by the batch size

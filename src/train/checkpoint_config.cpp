@@ -12,7 +12,8 @@ std::string read_checkpoint_config_json(const std::string& path) {
   H5QuietErrors quiet;
   H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, "open " + path);
   if (H5Aexists(file.get(), "config") <= 0) {
-    throw std::runtime_error(path + ": no root attribute 'config' (not a pic checkpoint, or "
+    throw std::runtime_error(path +
+                             ": no root attribute 'config' (not a pic checkpoint, or "
                              "written by a version that did not store its configuration)");
   }
   H5Id attribute(H5Aopen(file.get(), "config", H5P_DEFAULT), H5Aclose,

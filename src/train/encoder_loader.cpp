@@ -53,8 +53,9 @@ void load_encoder_tensors(ResNet& encoder,
     if (!targets.count(name)) unexpected.push_back(name);
   }
   if (!missing.empty() || !unexpected.empty() || !mis_shaped.empty()) {
-    std::string message = context + ": the checkpoint's encoder does not match the model built "
-                                    "from its configuration (" +
+    std::string message = context +
+                          ": the checkpoint's encoder does not match the model built "
+                          "from its configuration (" +
                           encoder->config().arch + ")";
     if (!missing.empty()) message += "; missing: " + join_names(missing);
     if (!mis_shaped.empty()) message += "; mis-shaped: " + join_names(mis_shaped);

@@ -49,8 +49,7 @@ ExtractedFeatures extract_features(ResNet& encoder, const DatasetShard& shard,
   if (row != n) {
     throw std::runtime_error("extract_features (" + options.what + ", rank " +
                              std::to_string(comm.rank()) + "): the loader returned " +
-                             std::to_string(row) + " images, the shard holds " +
-                             std::to_string(n));
+                             std::to_string(row) + " images, the shard holds " + std::to_string(n));
   }
   out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return out;

@@ -23,7 +23,7 @@ struct ExtractOptions {
   int64_t image_size = 224;
   int64_t batch_size = 64;  // per rank
   int num_workers = 4;
-  int64_t print_freq = 100;  // batches
+  int64_t print_freq = 100;    // batches
   std::string what = "train";  // for the log
 };
 

@@ -12,8 +12,8 @@ class Scanner {
   Scanner(const std::string& text, const std::string& source) : text_(text), source_(source) {}
 
   [[noreturn]] void fail(const std::string& what) const {
-    throw std::runtime_error(source_ + ": malformed JSON at offset " + std::to_string(pos_) +
-                             ": " + what);
+    throw std::runtime_error(source_ + ": malformed JSON at offset " + std::to_string(pos_) + ": " +
+                             what);
   }
   void skip_space() {
     while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_]))) ++pos_;
@@ -46,11 +46,21 @@ class Scanner {
       if (pos_ >= text_.size()) fail("unterminated escape");
       char e = text_[pos_++];
       switch (e) {
-        case 'n': out += '\n'; break;
-        case 't': out += '\t'; break;
-        case 'r': out += '\r'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
+        case 'n':
+          out += '\n';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
         case 'u': {
           if (pos_ + 4 > text_.size()) fail("short \\u escape");
           const long code = std::strtol(text_.substr(pos_, 4).c_str(), nullptr, 16);
@@ -59,7 +69,8 @@ class Scanner {
           out += code < 128 ? static_cast<char>(code) : '?';
           break;
         }
-        default: out += e;
+        default:
+          out += e;
       }
     }
   }
@@ -73,8 +84,10 @@ class Scanner {
       for (; pos_ < text_.size(); ++pos_) {
         char c = text_[pos_];
         if (in_string) {
-          if (c == '\\') ++pos_;
-          else if (c == '"') in_string = false;
+          if (c == '\\')
+            ++pos_;
+          else if (c == '"')
+            in_string = false;
         } else if (c == '"') {
           in_string = true;
         } else if (c == '[') {
@@ -157,8 +170,7 @@ int64_t FlatJson::get_int(const std::string& key) const {
   char* end = nullptr;
   const long long number = std::strtoll(value.c_str(), &end, 10);
   if (is_string_.at(key) || value.empty() || *end != '\0') {
-    throw std::runtime_error(source_ + ": \"" + key + "\" is '" + value +
-                             "', expected an integer");
+    throw std::runtime_error(source_ + ": \"" + key + "\" is '" + value + "', expected an integer");
   }
   return number;
 }

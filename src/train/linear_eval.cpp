@@ -102,14 +102,13 @@ void load_linear_weights(LinearClassifier& fc, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   auto dict = torch::pickle_load(bytes).toGenericDict();
-  for (auto [name, target] : {std::make_pair("fc.weight", fc.weight()),
-                              std::make_pair("fc.bias", fc.bias())}) {
+  for (auto [name, target] :
+       {std::make_pair("fc.weight", fc.weight()), std::make_pair("fc.bias", fc.bias())}) {
     if (!dict.contains(name)) throw std::runtime_error(path + ": no tensor " + name);
     auto source = dict.at(name).toTensor();
     if (source.sizes() != target.sizes()) {
-      throw std::runtime_error(path + ": " + name + " has shape " +
-                               c10::str(source.sizes()) + ", the encoder and dataset need " +
-                               c10::str(target.sizes()));
+      throw std::runtime_error(path + ": " + name + " has shape " + c10::str(source.sizes()) +
+                               ", the encoder and dataset need " + c10::str(target.sizes()));
     }
     target.copy_(source);
   }
@@ -142,8 +141,8 @@ ExtractOptions extract_options(const RunState& s, Communicator& comm, const char
 // Features protocol: the linear layer trains on train features gathered to every rank, with
 // the batch order and the chunked gradient sums independent of the rank count.
 void train_on_features(RunState& s, LinearClassifier& fc, EpochLog& log, Communicator& comm) {
-  auto train = extract_features(s.encoder.encoder, s.train_shard,
-                                extract_options(s, comm, "train"), comm);
+  auto train =
+      extract_features(s.encoder.encoder, s.train_shard, extract_options(s, comm, "train"), comm);
   s.extract_seconds += train.seconds;
   auto features = comm.all_gather_rows(train.features);  // [N, D] in dataset order
   auto labels = comm.all_gather_rows(train.labels);      // [N]
@@ -153,14 +152,13 @@ void train_on_features(RunState& s, LinearClassifier& fc, EpochLog& log, Communi
                      " epochs");
 
   const auto start = Clock::now();
-  train_linear_on_features(fc, features, labels, probe_config(s.options), comm,
-                           [&](int64_t epoch, double loss, double lr) {
-                             s.train_loss = loss;
-                             auto val = evaluate_linear(fc, s.val.features, s.val.labels, 1024,
-                                                        comm);
-                             log.record(comm, epoch, s.options.epochs, lr, loss, val,
-                                        seconds_since(start));
-                           });
+  train_linear_on_features(
+      fc, features, labels, probe_config(s.options), comm,
+      [&](int64_t epoch, double loss, double lr) {
+        s.train_loss = loss;
+        auto val = evaluate_linear(fc, s.val.features, s.val.labels, 1024, comm);
+        log.record(comm, epoch, s.options.epochs, lr, loss, val, seconds_since(start));
+      });
   s.train_seconds = seconds_since(start);
 }
 
@@ -176,8 +174,9 @@ void train_on_crops(RunState& s, LinearClassifier& fc, EpochLog& log, Communicat
   sampler_config.seed = o.seed;
   sampler_config.rank = comm.rank();
   if (sampler_config.min_shard_size < per_rank) {
-    throw std::invalid_argument("--total-batch-size " + std::to_string(o.total_batch_size) +
-                                ": " + std::to_string(per_rank) + " images per rank, but the "
+    throw std::invalid_argument("--total-batch-size " + std::to_string(o.total_batch_size) + ": " +
+                                std::to_string(per_rank) +
+                                " images per rank, but the "
                                 "smallest train shard holds " +
                                 std::to_string(sampler_config.min_shard_size));
   }
@@ -297,13 +296,13 @@ int run_linear_eval(int argc, char** argv, Communicator& comm) {
   s.image_size = o.image_size ? o.image_size : (s.encoder.image_size ? s.encoder.image_size : 224);
   s.encoder.encoder->eval();
   torch::NoGradGuard no_grad;
-  log_root(comm, "encoder: " + s.encoder.encoder->config().arch + " width " +
-                     std::to_string(s.encoder.encoder->config().width) + ", backbone_dim " +
-                     std::to_string(s.encoder.encoder->backbone_dim()) + ", from " +
-                     (o.random_init ? std::string("random init (seed ") +
-                                          std::to_string(o.seed) + ")"
-                                    : s.encoder.checkpoint) +
-                     ", image size " + std::to_string(s.image_size));
+  log_root(comm,
+           "encoder: " + s.encoder.encoder->config().arch + " width " +
+               std::to_string(s.encoder.encoder->config().width) + ", backbone_dim " +
+               std::to_string(s.encoder.encoder->backbone_dim()) + ", from " +
+               (o.random_init ? std::string("random init (seed ") + std::to_string(o.seed) + ")"
+                              : s.encoder.checkpoint) +
+               ", image size " + std::to_string(s.image_size));
 
   // Data: each rank reads its own contiguous block of each split.
   MPI_Comm mpi = mpi_comm_of(comm, "pic-linear");
@@ -328,8 +327,7 @@ int run_linear_eval(int argc, char** argv, Communicator& comm) {
   s.extract_seconds = s.val.seconds;
 
   LinearClassifier fc(s.encoder.encoder->backbone_dim(), s.num_classes, o.seed);
-  EpochLog log((std::filesystem::path(o.output_dir) / "metrics.jsonl").string(),
-               comm.is_root());
+  EpochLog log((std::filesystem::path(o.output_dir) / "metrics.jsonl").string(), comm.is_root());
   if (o.eval_only) {
     load_linear_weights(fc, o.linear_weights);
   } else if (o.protocol == "features") {

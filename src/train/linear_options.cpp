@@ -92,8 +92,9 @@ void validate_encoder_choice(const LinearOptions& o) {
                                         "folder), unless --random-init");
   }
   if (!o.random_init && o.arch_given) {
-    invalid("--arch", "the architecture comes from the checkpoint's configuration; --arch, "
-                      "--width and --small-stem apply only with --random-init");
+    invalid("--arch",
+            "the architecture comes from the checkpoint's configuration; --arch, "
+            "--width and --small-stem apply only with --random-init");
   }
   if (o.random_init) {
     ResNetConfig encoder;
@@ -116,14 +117,15 @@ void validate_ranges(const LinearOptions& o, int world_size) {
   if (!(o.width > 0)) invalid("--width", "must be positive, got " + std::to_string(o.width));
   require_at_least<int64_t>("--total-batch-size", o.total_batch_size, 1);
   if (o.protocol == "original" && o.total_batch_size % world_size != 0) {
-    invalid("--total-batch-size",
-            std::to_string(o.total_batch_size) + " does not split evenly over " +
-                std::to_string(world_size) + " ranks (--protocol original needs equal "
-                "per-rank batches); use a multiple of " + std::to_string(world_size));
+    invalid("--total-batch-size", std::to_string(o.total_batch_size) +
+                                      " does not split evenly over " + std::to_string(world_size) +
+                                      " ranks (--protocol original needs equal "
+                                      "per-rank batches); use a multiple of " +
+                                      std::to_string(world_size));
   }
   if (o.total_batch_size < world_size) {
-    invalid("--total-batch-size", "must be at least the number of ranks (" +
-                                      std::to_string(world_size) + ")");
+    invalid("--total-batch-size",
+            "must be at least the number of ranks (" + std::to_string(world_size) + ")");
   }
   if (!(o.learning_rate > 0)) invalid("--learning-rate", "must be positive");
   if (!(o.momentum >= 0 && o.momentum < 1)) invalid("--momentum", "must be in [0, 1)");
@@ -182,13 +184,14 @@ int parse_linear_options(int argc, const char* const* argv, LinearOptions& optio
 void validate_linear_options(const LinearOptions& options, int world_size) {
   validate_encoder_choice(options);
   validate_ranges(options, world_size);
-  const std::string prep_hint = " (convert images with pic-prep; pass --data-dir DIR holding "
-                                "train.h5 and val.h5, or --train-file / --val-file)";
+  const std::string prep_hint =
+      " (convert images with pic-prep; pass --data-dir DIR holding "
+      "train.h5 and val.h5, or --train-file / --val-file)";
   if (!options.eval_only) require_file("--train-file", options.train_file, prep_hint);
   require_file("--val-file", options.val_file, prep_hint);
   if (!options.pretrained_model.empty() && !std::filesystem::exists(options.pretrained_model)) {
-    invalid("--pretrained-model", "no checkpoint file or folder at '" +
-                                      options.pretrained_model + "'");
+    invalid("--pretrained-model",
+            "no checkpoint file or folder at '" + options.pretrained_model + "'");
   }
   if (options.eval_only) {
     require_file("--linear-weights", options.linear_weights,

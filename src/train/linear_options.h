@@ -26,8 +26,8 @@ namespace pic {
 struct LinearOptions {
   // Data.
   std::string data_dir = "./data";
-  std::string train_file;  // "" = DATA_DIR/train.h5
-  std::string val_file;    // "" = DATA_DIR/val.h5
+  std::string train_file;    // "" = DATA_DIR/train.h5
+  std::string val_file;      // "" = DATA_DIR/val.h5
   std::string aug = "NULL";  // training augmentation of the original protocol
   double crop = 0.08;
   int64_t image_size = 0;  // 0 = the checkpoint's image_size (random init: 224)
@@ -43,7 +43,7 @@ struct LinearOptions {
   // Linear classifier and its optimisation.
   std::string protocol = "features";  // features | original
   bool eval_only = false;
-  std::string linear_weights;  // "" = OUTPUT_DIR/linear_fc.pt
+  std::string linear_weights;      // "" = OUTPUT_DIR/linear_fc.pt
   int64_t total_batch_size = 256;  // global
   double learning_rate = 30;       // as given, not scaled by the batch size
   double momentum = 0.9;

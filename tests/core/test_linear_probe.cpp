@@ -46,10 +46,10 @@ TEST_CASE("count_topk's loss is torch's cross-entropy", "[linear_probe]") {
   auto logits = torch::randn({37, 11}) * 4;
   auto labels = torch::randint(0, 11, {37}, torch::kInt64);
   auto counts = pic::count_topk(logits, labels);
-  const double expected = torch::nn::functional::cross_entropy(
-                              logits, labels,
-                              torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                              .item<double>();
+  const double expected =
+      torch::nn::functional::cross_entropy(
+          logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+          .item<double>();
   CHECK(counts.loss_sum == Approx(expected).epsilon(1e-6));
   // And by hand, in double: -z_y + log sum exp z.
   double by_hand = 0;
@@ -148,8 +148,9 @@ TEST_CASE("a linearly separable problem is learned to 100%", "[linear_probe]") {
   config.epochs = 10;
   config.total_batch_size = 50;
   std::vector<double> epoch_losses;
-  pic::train_linear_on_features(probe, train_x, train_y, config, *comm,
-                                [&](int64_t, double loss, double) { epoch_losses.push_back(loss); });
+  pic::train_linear_on_features(
+      probe, train_x, train_y, config, *comm,
+      [&](int64_t, double loss, double) { epoch_losses.push_back(loss); });
   REQUIRE(epoch_losses.size() == 10);
   CHECK(epoch_losses.back() < epoch_losses.front());
 

@@ -82,3 +82,34 @@ add_test(NAME linear_features_2_vs_3
                  -P ${CMAKE_CURRENT_LIST_DIR}/linear/run_and_check.cmake)
 set_tests_properties(linear_features_2_vs_3 PROPERTIES
                      FIXTURES_REQUIRED "linear_features_2;linear_features_3")
+
+# A checkpoint written by the real pic-pretrain (2 ranks, 4 steps on the same 600 images):
+# pic-linear reads its stored configuration (arch, width, stem, image size 32) and encoder.
+if(TARGET pic-pretrain)
+  pic_add_mpi_test(linear_pretrain_checkpoint 2 $<TARGET_FILE:pic-pretrain>
+                   --data-dir ${linear_dir} --output-dir ${linear_dir}/pretrain
+                   --arch resnet18 --small-stem --width 0.125 --feature-dim 32 --image-size 32
+                   --batch-size 16 --num-workers 1 --aug SimCLR --contrast-temperature 0.2
+                   --base-lr 0.5 --warmup-epoch 0 --epochs 2 --max-steps 4 --print-freq 2)
+  set_tests_properties(linear_pretrain_checkpoint PROPERTIES
+                       FIXTURES_REQUIRED linear_inputs FIXTURES_SETUP linear_pretrained)
+  foreach(ranks 2 3)
+    set(out ${linear_dir}/pretrained_${ranks})
+    pic_add_linear_test(linear_pretrained_${ranks} ${ranks}
+                        "-DRESULT=${out}/result.json;-DNUM_VAL=${linear_num_val};-DMIN_TOP1=30;-DEXPECT=image size 32"
+                        --pretrained-model ${linear_dir}/pretrain ${probe_args}
+                        --output-dir ${out})
+    set_tests_properties(linear_pretrained_${ranks} PROPERTIES
+                         FIXTURES_REQUIRED "linear_inputs;linear_pretrained"
+                         FIXTURES_SETUP linear_pretrained_${ranks})
+  endforeach()
+endif()
+if(TARGET pic-pretrain)
+  add_test(NAME linear_pretrained_2_vs_3
+           COMMAND ${CMAKE_COMMAND} -DCOMMAND=true
+                   -DRESULT=${linear_dir}/pretrained_3/result.json
+                   -DSAME_AS=${linear_dir}/pretrained_2/result.json
+                   -P ${CMAKE_CURRENT_LIST_DIR}/linear/run_and_check.cmake)
+  set_tests_properties(linear_pretrained_2_vs_3 PROPERTIES
+                       FIXTURES_REQUIRED "linear_pretrained_2;linear_pretrained_3")
+endif()

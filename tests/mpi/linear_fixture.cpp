@@ -23,11 +23,11 @@ void convert(const std::string& split, uint32_t count, const std::string& output
   std::ofstream names(tmp / "classes.txt");
   for (const char* name : pic::test::kFashionClassNames) names << name << "\n";
   names.close();
-  auto run = pic::test::run_prep("--input-format idx --input " + subset.images_path +
-                                     " --labels " + subset.labels_path + " --class-names " +
-                                     (tmp / "classes.txt") + " --output " + output +
-                                     " --overwrite --seed 5",
-                                 tmp);
+  auto run =
+      pic::test::run_prep("--input-format idx --input " + subset.images_path + " --labels " +
+                              subset.labels_path + " --class-names " + (tmp / "classes.txt") +
+                              " --output " + output + " --overwrite --seed 5",
+                          tmp);
   if (run.exit_code != 0) throw std::runtime_error("pic-prep failed:\n" + run.output);
 }
 
