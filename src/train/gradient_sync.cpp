@@ -13,8 +13,7 @@ std::vector<double> average_gradients(const NamedTensors& parameters, Communicat
   pieces.reserve(parameters.size() + 1);
   for (const auto& [name, param] : parameters) {
     if (param.scalar_type() != torch::kFloat32) {
-      throw std::invalid_argument("average_gradients: parameter '" + name +
-                                  "' is not float32");
+      throw std::invalid_argument("average_gradients: parameter '" + name + "' is not float32");
     }
     const torch::Tensor& grad = param.grad();
     pieces.push_back(grad.defined() ? grad.reshape({-1}) : torch::zeros({param.numel()}));

@@ -9,11 +9,21 @@ std::string json_quote(const std::string& text) {
   std::string out = "\"";
   for (char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char escaped[8];
@@ -77,8 +87,10 @@ std::string JsonObject::dump(bool multi_line) const {
   std::string out = "{";
   for (size_t i = 0; i < fields_.size(); ++i) {
     if (i) out += ",";
-    if (multi_line) out += "\n  ";
-    else if (i) out += " ";
+    if (multi_line)
+      out += "\n  ";
+    else if (i)
+      out += " ";
     out += json_quote(fields_[i].first) + ": " + fields_[i].second;
   }
   if (multi_line && !fields_.empty()) out += "\n";

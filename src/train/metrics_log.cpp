@@ -40,6 +40,9 @@ std::string step_metrics_json(const StepMetrics& m) {
       .add("images_per_second", m.images_per_second)
       .add("data_wait_fraction", m.data_wait_fraction)
       .add("seconds_per_step", m.seconds_per_step)
+      .add("compute_seconds", m.compute_seconds)
+      .add("sync_seconds", m.sync_seconds)
+      .add("optimizer_seconds", m.optimizer_seconds)
       .add("eta_seconds", m.eta_seconds);
   return json.dump();
 }

@@ -16,15 +16,22 @@ struct StepMetrics {
   int64_t total_steps = 0;  // of the whole schedule
   int64_t epoch = 0;        // 1-based (window) epoch of that step
   double lr = 0;
-  double loss = 0;          // this step, mean over ranks
-  double loss_avg = 0;      // mean over the steps of this process's run
-  double images_per_second = 0;  // all ranks, over the last logging interval
+  double loss = 0;                // this step, mean over ranks
+  double loss_avg = 0;            // mean over the steps of this process's run
+  double images_per_second = 0;   // all ranks, over the last logging interval
   double data_wait_fraction = 0;  // rank 0's time waiting for batches / interval time
   double seconds_per_step = 0;    // over the last logging interval
-  double eta_seconds = 0;         // to the end of this run (--max-steps or the schedule)
+  // Rank 0's split of a step over the interval, seconds per step: forward + backward, the
+  // gradient all-reduce (packing included), the optimizer update. The rest of
+  // seconds_per_step is waiting for data, logging and checkpoints.
+  double compute_seconds = 0;
+  double sync_seconds = 0;
+  double optimizer_seconds = 0;
+  double eta_seconds = 0;  // to the end of this run (--max-steps or the schedule)
 };
 
-// "epoch 3  step 1200/9000  lr 0.0300000  loss 7.9812 (8.1022)  img/s 812.3  wait 3.1%  ETA 1:02:11"
+// "epoch 3  step 1200/9000  lr 0.0300000  loss 7.9812 (8.1022)  img/s 812.3  wait 3.1%  ETA
+// 1:02:11"
 std::string format_step_line(const StepMetrics& metrics);
 // {"step": 1200, "total_steps": 9000, "epoch": 3, "lr": ..., "loss": %.9g, ...}
 std::string step_metrics_json(const StepMetrics& metrics);
@@ -49,8 +56,8 @@ class IntervalMeter {
   explicit IntervalMeter(double wait_seconds_so_far);
   // Closes the interval at `steps_done` steps since construction-or-last-close with the
   // loader's cumulative wait; fills the rate fields of `metrics`.
-  void close(int64_t steps, int64_t images_per_step, double wait_seconds_so_far,
-             int64_t steps_left, StepMetrics& metrics);
+  void close(int64_t steps, int64_t images_per_step, double wait_seconds_so_far, int64_t steps_left,
+             StepMetrics& metrics);
 
  private:
   using Clock = std::chrono::steady_clock;

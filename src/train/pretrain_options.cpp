@@ -72,8 +72,7 @@ void add_optimisation_options(CLI::App& app, PretrainOptions& o) {
 }
 
 void add_run_options(CLI::App& app, PretrainOptions& o) {
-  app.add_option("--output-dir", o.output_dir,
-                 "Logs, config.json, metrics.jsonl and checkpoints");
+  app.add_option("--output-dir", o.output_dir, "Logs, config.json, metrics.jsonl and checkpoints");
   app.add_flag("--auto-resume", o.auto_resume,
                "Resume from the latest checkpoint in OUTPUT_DIR if there is one");
   app.add_option("--resume", o.resume, "Resume from this checkpoint file (must exist)");
@@ -109,9 +108,10 @@ void require_fraction(const std::string& option, double value) {
 
 void validate_method_choices(const PretrainOptions& o) {
   if (o.zip) {
-    invalid("--zip", "pic-pretrain reads the HDF5 dataset written by pic-prep; convert "
-                     "train.zip + train_map.txt once with `pic-prep` and pass --data-dir "
-                     "(or --train-file)");
+    invalid("--zip",
+            "pic-pretrain reads the HDF5 dataset written by pic-prep; convert "
+            "train.zip + train_map.txt once with `pic-prep` and pass --data-dir "
+            "(or --train-file)");
   }
   if (o.model != "PIC") {
     invalid("--model", o.model + " comes in a later version; this version trains PIC");
@@ -179,10 +179,11 @@ void validate_window(const PretrainOptions& o, int world_size) {
   const int64_t window = o.window_size / world_size;
   const int64_t stride = o.window_stride / world_size;
   if (window < o.batch_size) {
-    invalid("--window-size", std::to_string(o.window_size) + " over " +
-                                 std::to_string(world_size) + " ranks gives " +
-                                 std::to_string(window) + " images per rank, fewer than one "
-                                 "batch (--batch-size " + std::to_string(o.batch_size) + ")");
+    invalid("--window-size", std::to_string(o.window_size) + " over " + std::to_string(world_size) +
+                                 " ranks gives " + std::to_string(window) +
+                                 " images per rank, fewer than one "
+                                 "batch (--batch-size " +
+                                 std::to_string(o.batch_size) + ")");
   }
   if (stride < 1) {
     invalid("--window-stride", std::to_string(o.window_stride) + " over " +

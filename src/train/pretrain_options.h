@@ -34,11 +34,11 @@ struct PretrainOptions {
   int64_t image_size2 = 96;
   int64_t num_crop = 1;
   int64_t num_crop2 = 3;
-  int num_workers = 4;     // decode + augmentation threads per rank
-  int64_t prefetch = 4;    // batches decoded ahead per rank
+  int num_workers = 4;      // decode + augmentation threads per rank
+  int64_t prefetch = 4;     // batches decoded ahead per rank
   int64_t batch_size = 64;  // per rank
   bool use_sliding_window_sampler = false;
-  int64_t window_size = 131072;  // global; per rank floor(window_size / world)
+  int64_t window_size = 131072;   // global; per rank floor(window_size / world)
   int64_t window_stride = 16384;  // global; per rank floor(window_stride / world)
   bool shuffle_per_epoch = false;
 
@@ -67,9 +67,9 @@ struct PretrainOptions {
   // Run.
   std::string output_dir = "./output";
   bool auto_resume = false;
-  std::string resume;  // checkpoint file; "" = none
-  int64_t print_freq = 100;   // steps
-  int64_t save_freq = 10;     // epochs
+  std::string resume;            // checkpoint file; "" = none
+  int64_t print_freq = 100;      // steps
+  int64_t save_freq = 10;        // epochs
   int64_t save_every_steps = 0;  // 0 = use save_freq
   int64_t max_steps = 0;         // 0 = run the whole schedule
   uint64_t seed = 0;
@@ -79,8 +79,7 @@ struct PretrainOptions {
 // Parses argv into `options`. Returns -1 to go on, or the exit code to leave with after
 // --help (0) or a parse error (non-zero); the help text and the error are printed only when
 // `print` is true (rank 0), so that every rank takes the same branch silently.
-int parse_pretrain_options(int argc, const char* const* argv, PretrainOptions& options,
-                           bool print);
+int parse_pretrain_options(int argc, const char* const* argv, PretrainOptions& options, bool print);
 
 // Checks everything that needs neither data nor other ranks: option ranges and
 // combinations, the training file's existence, window and batch against the world size.

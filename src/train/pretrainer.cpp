@@ -42,6 +42,20 @@ NamedTensors to_named(const torch::OrderedDict<std::string, torch::Tensor>& dict
   return named;
 }
 
+// Seconds spent in each phase of the steps since the last log line.
+struct PhaseSeconds {
+  double compute = 0;    // forward + backward
+  double sync = 0;       // gradient all-reduce
+  double optimizer = 0;  // SGD update
+};
+
+double seconds_since(Clock::time_point& start) {
+  const auto now = Clock::now();
+  const double seconds = std::chrono::duration<double>(now - start).count();
+  start = now;
+  return seconds;
+}
+
 // Everything a step needs, built once.
 struct Run {
   PicModel model{nullptr};
@@ -52,6 +66,7 @@ struct Run {
   TrainingPlan plan;
   ShardedRows rows;
   std::string config_json;
+  PhaseSeconds phases;
 };
 
 PicModel build_model(const PretrainOptions& o, int64_t num_instances, Communicator& comm) {
@@ -125,9 +140,10 @@ int64_t maybe_resume(const PretrainOptions& o, Run& run, Communicator& comm) {
   log0(comm, "resumed from " + loaded.path + " at step " + std::to_string(loaded.state.step) +
                  " (written by " + std::to_string(loaded.saved_world_size) + " ranks)");
   if (loaded.saved_world_size != comm.world_size()) {
-    log0(comm, "warning: the checkpoint was written by another number of ranks: training "
-               "continues from the same step, but its losses will not match an uninterrupted "
-               "run bit for bit");
+    log0(comm,
+         "warning: the checkpoint was written by another number of ranks: training "
+         "continues from the same step, but its losses will not match an uninterrupted "
+         "run bit for bit");
   }
   if (loaded.state.seed != o.seed) {
     log0(comm, "warning: the checkpoint's --seed was " + std::to_string(loaded.state.seed) +
@@ -158,24 +174,23 @@ void write_config_json(const std::string& output_dir, const std::string& json) {
   if (!out) throw std::runtime_error("cannot write " + path.string());
 }
 
-std::string describe_plan(const PretrainOptions& o, const TrainingPlan& plan, int64_t n,
-                          int world, double lr) {
+std::string describe_plan(const PretrainOptions& o, const TrainingPlan& plan, int64_t n, int world,
+                          double lr) {
   char text[512];
   std::snprintf(text, sizeof text,
                 "plan: %lld images on %d ranks, %s, %lld %sepochs x %lld steps = %lld steps "
                 "(this run: %lld..%lld), warm-up %.6g epochs, lr %.6g (global batch %lld)",
                 static_cast<long long>(n), world,
                 o.use_sliding_window_sampler ? "sliding window" : "shuffled epochs",
-                static_cast<long long>(plan.epochs),
-                o.use_sliding_window_sampler ? "window " : "",
+                static_cast<long long>(plan.epochs), o.use_sliding_window_sampler ? "window " : "",
                 static_cast<long long>(plan.iters_per_epoch),
                 static_cast<long long>(plan.total_steps), static_cast<long long>(plan.first_step),
                 static_cast<long long>(plan.end_step), plan.warmup_epochs, lr,
                 static_cast<long long>(o.batch_size * world));
   std::string line = text;
   if (o.use_sliding_window_sampler) {
-    line += ", window " + std::to_string(plan.window) + " / stride " +
-            std::to_string(plan.stride) + " images per rank";
+    line += ", window " + std::to_string(plan.window) + " / stride " + std::to_string(plan.stride) +
+            " images per rank";
   }
   return line;
 }
@@ -196,11 +211,15 @@ AugmentConfig augment_config(const PretrainOptions& o) {
 
 // One optimizer step on every rank; returns the loss averaged over ranks.
 double train_step(Run& run, const CropBatch& batch, int64_t step, Communicator& comm) {
+  auto start = Clock::now();
   run.sgd->zero_grad();
   MethodOutput output = run.model->forward(batch);
   output.loss.backward();
+  run.phases.compute += seconds_since(start);
   const double loss = average_gradients(run.parameters, comm, {output.loss.item<double>()})[0];
+  run.phases.sync += seconds_since(start);
   run.sgd->step(run.schedule->at(step));
+  run.phases.optimizer += seconds_since(start);
   return loss;
 }
 
@@ -229,11 +248,10 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
       read_dataset_shard(o.train_file, mpi_comm_of(comm, "pic-pretrain")));
   const int64_t n = shard->info.num_images;
   const int64_t min_shard = comm.all_reduce_min(shard->size());
-  log0(comm, "data: " + o.train_file + ", " + std::to_string(n) + " images, shards of " +
-                 std::to_string(min_shard) + ".." + std::to_string(shard->size()) +
-                 " images, read in " +
-                 std::to_string(std::chrono::duration<double>(Clock::now() - read_start).count()) +
-                 " s");
+  log0(comm,
+       "data: " + o.train_file + ", " + std::to_string(n) + " images, shards of " +
+           std::to_string(min_shard) + ".." + std::to_string(shard->size()) + " images, read in " +
+           std::to_string(std::chrono::duration<double>(Clock::now() - read_start).count()) + " s");
 
   Run run;
   run.plan = plan_training(o, n, min_shard, world);
@@ -271,7 +289,8 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
 
   std::unique_ptr<MetricsFile> metrics_file;
   if (comm.is_root()) {
-    metrics_file = std::make_unique<MetricsFile>((fs::path(o.output_dir) / "metrics.jsonl").string());
+    metrics_file =
+        std::make_unique<MetricsFile>((fs::path(o.output_dir) / "metrics.jsonl").string());
   }
   const int64_t save_every =
       o.save_every_steps > 0 ? o.save_every_steps : o.save_freq * run.plan.iters_per_epoch;
@@ -286,8 +305,8 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
     // Train.
     LoadedBatch batch = loader.next();
     if (batch.step != step) {
-      throw std::logic_error("loader returned step " + std::to_string(batch.step) +
-                             ", expected " + std::to_string(step));
+      throw std::logic_error("loader returned step " + std::to_string(batch.step) + ", expected " +
+                             std::to_string(step));
     }
     const double loss = train_step(run, batch.crops, step, comm);
     const int64_t done = step + 1;
@@ -303,16 +322,20 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
       m.lr = run.schedule->at(step);
       m.loss = loss;
       m.loss_avg = loss_sum / static_cast<double>(done - first_step);
-      meter.close(steps_in_interval, images_per_step, loader.total_wait_seconds(),
-                  end_step - done, m);
+      meter.close(steps_in_interval, images_per_step, loader.total_wait_seconds(), end_step - done,
+                  m);
+      m.compute_seconds = run.phases.compute / steps_in_interval;
+      m.sync_seconds = run.phases.sync / steps_in_interval;
+      m.optimizer_seconds = run.phases.optimizer / steps_in_interval;
+      run.phases = PhaseSeconds{};
       steps_in_interval = 0;
       log0(comm, format_step_line(m));
       if (metrics_file) metrics_file->write(m);
     }
 
     // Checkpoint: on schedule, at the end, or when any rank got a signal.
-    const auto request = static_cast<StopRequest>(
-        comm.all_reduce_max(static_cast<int64_t>(take_stop_request())));
+    const auto request =
+        static_cast<StopRequest>(comm.all_reduce_max(static_cast<int64_t>(take_stop_request())));
     if (done % save_every == 0 || done == end_step || request != StopRequest::kNone) {
       save(o, run, comm, done);
     }

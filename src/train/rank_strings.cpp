@@ -34,7 +34,8 @@ std::string placement_table(Communicator& comm, int torch_threads, int loader_th
   char host[256] = {};
   gethostname(host, sizeof host - 1);
   char line[512];
-  std::snprintf(line, sizeof line, "  rank %4d  local %3d  host %-24s  pid %-8d  torch threads %d  "
+  std::snprintf(line, sizeof line,
+                "  rank %4d  local %3d  host %-24s  pid %-8d  torch threads %d  "
                 "loader threads %d",
                 comm.rank(), comm.local_rank(), host, static_cast<int>(getpid()), torch_threads,
                 loader_threads);

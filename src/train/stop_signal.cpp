@@ -27,9 +27,7 @@ void install_stop_signal_handlers() {
   for (int signal_number : {SIGUSR1, SIGUSR2, SIGTERM}) sigaction(signal_number, &action, nullptr);
 }
 
-StopRequest take_stop_request() {
-  return static_cast<StopRequest>(pending_request.exchange(0));
-}
+StopRequest take_stop_request() { return static_cast<StopRequest>(pending_request.exchange(0)); }
 
 void simulate_stop_signal(int signal_number) { on_signal(signal_number); }
 

@@ -13,22 +13,24 @@ int64_t to_window_epochs(double value, int64_t num_instances, int64_t global_win
   return static_cast<int64_t>(std::ceil(epochs - 1e-9));
 }
 
-void plan_sliding_window(const PretrainOptions& o, int64_t num_instances,
-                         int64_t min_shard_size, int world_size, TrainingPlan& plan) {
+void plan_sliding_window(const PretrainOptions& o, int64_t num_instances, int64_t min_shard_size,
+                         int world_size, TrainingPlan& plan) {
   plan.window = o.window_size / world_size;
   plan.stride = o.window_stride / world_size;
   if (plan.window > min_shard_size) {
     plan.warnings.push_back(
-        "--window-size " + std::to_string(o.window_size) + " gives " +
-        std::to_string(plan.window) + " images per rank, more than the smallest shard (" +
-        std::to_string(min_shard_size) + " images); the window is clamped to the shard");
+        "--window-size " + std::to_string(o.window_size) + " gives " + std::to_string(plan.window) +
+        " images per rank, more than the smallest shard (" + std::to_string(min_shard_size) +
+        " images); the window is clamped to the shard");
     plan.window = min_shard_size;
     if (plan.stride > plan.window) plan.stride = plan.window;
   }
   if (plan.window < o.batch_size) {
     throw std::invalid_argument("pic-pretrain: the per-rank window (" +
-                                std::to_string(plan.window) + " images) holds less than one "
-                                "batch (--batch-size " + std::to_string(o.batch_size) + ")");
+                                std::to_string(plan.window) +
+                                " images) holds less than one "
+                                "batch (--batch-size " +
+                                std::to_string(o.batch_size) + ")");
   }
   const int64_t global_window = plan.window * world_size;
   plan.iters_per_epoch = plan.window / o.batch_size;
@@ -43,12 +45,12 @@ void plan_sliding_window(const PretrainOptions& o, int64_t num_instances,
 
 }  // namespace
 
-TrainingPlan plan_training(const PretrainOptions& o, int64_t num_instances,
-                           int64_t min_shard_size, int world_size) {
+TrainingPlan plan_training(const PretrainOptions& o, int64_t num_instances, int64_t min_shard_size,
+                           int world_size) {
   if (min_shard_size < o.batch_size) {
     throw std::invalid_argument(
-        "pic-pretrain: the smallest shard holds " + std::to_string(min_shard_size) +
-        " images (" + std::to_string(num_instances) + " over " + std::to_string(world_size) +
+        "pic-pretrain: the smallest shard holds " + std::to_string(min_shard_size) + " images (" +
+        std::to_string(num_instances) + " over " + std::to_string(world_size) +
         " ranks), fewer than one batch (--batch-size " + std::to_string(o.batch_size) + ")");
   }
   TrainingPlan plan;

@@ -26,16 +26,16 @@
 namespace pic {
 
 struct TrainingPlan {
-  int64_t iters_per_epoch = 0;  // steps per (window) epoch
-  int64_t epochs = 0;           // (window) epochs of the schedule
-  double warmup_epochs = 0;     // (window) epochs
+  int64_t iters_per_epoch = 0;           // steps per (window) epoch
+  int64_t epochs = 0;                    // (window) epochs of the schedule
+  double warmup_epochs = 0;              // (window) epochs
   std::vector<int64_t> lr_decay_epochs;  // (window) epochs
-  int64_t total_steps = 0;      // epochs x iters_per_epoch: what the schedule spans
-  int64_t first_step = 0;       // (start_epoch - 1) x iters_per_epoch (schedule epochs), before
-                                // any resume
-  int64_t end_step = 0;         // total_steps, or --max-steps when smaller
-  int64_t window = 0;           // per rank, sliding window only
-  int64_t stride = 0;           // per rank, sliding window only
+  int64_t total_steps = 0;               // epochs x iters_per_epoch: what the schedule spans
+  int64_t first_step = 0;  // (start_epoch - 1) x iters_per_epoch (schedule epochs), before
+                           // any resume
+  int64_t end_step = 0;    // total_steps, or --max-steps when smaller
+  int64_t window = 0;      // per rank, sliding window only
+  int64_t stride = 0;      // per rank, sliding window only
   std::vector<std::string> warnings;  // for rank 0 to print
 };
 

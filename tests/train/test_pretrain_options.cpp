@@ -78,11 +78,11 @@ TEST_CASE("pretrain options keep the original's defaults") {
 
 TEST_CASE("pretrain options parse the PIC recipe and the base-lr alias") {
   int code = 0;
-  const auto o = parse({"--aug", "MultiCrop", "--crop", "0.08", "--image-size", "160",
-                        "--mlp-head", "--use-sliding-window-sampler", "--shuffle-per-epoch",
-                        "--base-lr", "0.06", "--lr-decay-epochs", "3", "7",
-                        "--data-dir", "/d", "--small-stem", "--width", "0.25"},
-                       &code);
+  const auto o =
+      parse({"--aug", "MultiCrop", "--crop", "0.08", "--image-size", "160", "--mlp-head",
+             "--use-sliding-window-sampler", "--shuffle-per-epoch", "--base-lr", "0.06",
+             "--lr-decay-epochs", "3", "7", "--data-dir", "/d", "--small-stem", "--width", "0.25"},
+            &code);
   CHECK(code == -1);
   CHECK(o.aug == "MultiCrop");
   CHECK(o.crop == Approx(0.08));

@@ -63,5 +63,6 @@ TEST_CASE("JsonObject escapes strings and keeps insertion order") {
   pic::JsonObject json;
   json.add("b", std::string("x\ny\t\"z\"\\")).add("a", int64_t{-3}).add("c", true);
   CHECK(json.dump() == "{\"b\": \"x\\ny\\t\\\"z\\\"\\\\\", \"a\": -3, \"c\": true}");
-  CHECK(json.dump(true) == "{\n  \"b\": \"x\\ny\\t\\\"z\\\"\\\\\",\n  \"a\": -3,\n  \"c\": true\n}");
+  CHECK(json.dump(true) ==
+        "{\n  \"b\": \"x\\ny\\t\\\"z\\\"\\\\\",\n  \"a\": -3,\n  \"c\": true\n}");
 }
