@@ -8,7 +8,8 @@
 #       8 steps; every logged loss finite, the last three below the first three on average,
 #       a complete checkpoint at step 8 named by `latest`.
 #   pretrain_test.sh resume WORK PIC_PRETRAIN RANKS MPIEXEC...
-#       8 steps in one run vs 4 steps + --auto-resume + 4 steps: identical losses (%.9g).
+#       8 steps in one run vs 4 steps + --auto-resume + 4 steps: identical losses (%.9g);
+#       --resume FILE from step 4 into a new folder: the same last 4 losses.
 #   pretrain_test.sh signal WORK PIC_PRETRAIN RANKS MPIEXEC...
 #       SIGUSR1 to mpiexec during a long run: the ranks checkpoint and exit 0 early; a
 #       resumed run starts at that checkpoint's step.
@@ -88,6 +89,13 @@ check_resume() {
   diff <(losses "$whole/metrics.jsonl") <(losses "$split/metrics.jsonl") ||
     fail "losses after resume differ from the uninterrupted run"
   [[ $(losses "$whole/metrics.jsonl" | wc -l) -eq 8 ]] || fail "expected 8 losses"
+
+  # --resume FILE into a fresh output folder: steps 5..8 again, the same losses.
+  local explicit=$work/resume_explicit_$ranks
+  rm -rf "$explicit"
+  pretrain "$explicit" --max-steps 8 --resume "$split/ckpt_00000004.h5"
+  diff <(losses "$whole/metrics.jsonl" | tail -n 4) <(losses "$explicit/metrics.jsonl") ||
+    fail "losses after --resume FILE differ from the uninterrupted run"
 }
 
 check_signal() {
