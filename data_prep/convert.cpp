@@ -57,6 +57,12 @@ ConvertSummary convert_to_dataset(const ImageSource& source, const ConvertOption
   std::iota(order.begin(), order.end(), size_t{0});
   shuffle_with_key(order.begin(), order.end(),
                    hash_key({options.seed, dataset_format::kShuffleDomain}));
+  if (options.max_images > 0 && static_cast<size_t>(options.max_images) < order.size()) {
+    order.resize(static_cast<size_t>(options.max_images));
+    log << "pic-prep: keeping the first " << options.max_images << " of " << items.size()
+        << " images of the shuffled order (--max-images)\n";
+    summary.candidates = options.max_images;
+  }
 
   DatasetMetadata metadata;
   metadata.class_names = source.class_names();
@@ -67,11 +73,11 @@ ConvertSummary convert_to_dataset(const ImageSource& source, const ConvertOption
   for (const SourceItem& item : items) {
     metadata.max_source_name_length = std::max(metadata.max_source_name_length, item.name.size());
   }
-  metadata.expected_images = summary.candidates;
+  metadata.expected_images = static_cast<int64_t>(order.size());
   metadata.expected_total_bytes = source.estimated_total_bytes();
   DatasetWriter writer(options.output, metadata);
 
-  ProgressMeter progress(summary.candidates, options.progress_seconds, log);
+  ProgressMeter progress(static_cast<int64_t>(order.size()), options.progress_seconds, log);
   const int threads = std::max(1, options.threads);
   for (size_t first = 0; first < order.size(); first += kBatchItems) {
     const size_t last = std::min(order.size(), first + kBatchItems);

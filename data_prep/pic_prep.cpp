@@ -83,6 +83,10 @@ int main(int argc, char** argv) {
   app.add_option("--progress-seconds", cli.convert.progress_seconds,
                  "seconds between progress lines")
       ->capture_default_str();
+  app.add_option("--max-images", cli.convert.max_images,
+                 "keep only the first N images of the shuffled order (0: all)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   app.add_flag("--overwrite", cli.overwrite, "replace an existing output file");
   CLI11_PARSE(app, argc, argv);
 

@@ -165,7 +165,7 @@ void Augmenter::augment_crop(const cv::Mat& bgr, uint64_t key, int64_t crop_inde
   }
   const CropSpec& spec = crops_[static_cast<size_t>(crop_index)];
   if (steps_.val) {
-    render_val(bgr, spec.size, out);
+    render_val(bgr, spec.size, out, config_.val_resize);
     return;
   }
   render_crop(bgr, draw_crop_params(steps_, spec, bgr.rows, bgr.cols, key), spec.size, out);

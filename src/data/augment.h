@@ -32,6 +32,9 @@ struct AugmentConfig {
   double crop2 = 0.14;            // boundary between small [crop, crop2] and large [crop2, 1]
   int64_t num_crop = 1;           // large crops per image
   int64_t num_crop2 = 0;          // small crops per image; 0 = single-crop scale [crop, 1]
+  // val preset: short side before the centre crop; 0 = image_size + 32 as the original. On
+  // 28 px images +32 keeps only the central 47% of the side, so small-image runs set it.
+  int64_t val_resize = 0;
 };
 
 // One crop's geometry. Crops of an image are ordered: num_crop large ones, then num_crop2
@@ -102,8 +105,9 @@ inline constexpr std::array<float, 3> kImageNetStd{0.229f, 0.224f, 0.225f};
 // Applies `params` to the decoded 8-bit BGR image and writes float RGB, normalised, planar:
 // out [3, size, size]. Thread-safe (scratch buffers are per thread).
 void render_crop(const cv::Mat& bgr, const CropParams& params, int64_t size, float* out);
-// The val transform: bilinear resize of the short side to size + 32, centre crop size x size.
-void render_val(const cv::Mat& bgr, int64_t size, float* out);
+// The val transform: bilinear resize of the short side to `resize` (0: size + 32), centre
+// crop size x size.
+void render_val(const cv::Mat& bgr, int64_t size, float* out, int64_t resize = 0);
 
 // A preset plus crop structure, ready to make crops.
 class Augmenter {

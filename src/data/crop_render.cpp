@@ -118,10 +118,10 @@ void render_crop(const cv::Mat& bgr, const CropParams& params, int64_t size, flo
   write_planar_float(rgb, params.flip, out);
 }
 
-void render_val(const cv::Mat& bgr, int64_t size, float* out) {
+void render_val(const cv::Mat& bgr, int64_t size, float* out, int64_t resize) {
   require_bgr8(bgr);
   // Short side to size + 32 (long side truncated, as torchvision's Resize), centre crop.
-  const int short_target = static_cast<int>(size) + 32;
+  const int short_target = static_cast<int>(resize > 0 ? resize : size + 32);
   int width, height;
   if (bgr.cols <= bgr.rows) {
     width = short_target;

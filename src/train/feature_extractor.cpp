@@ -17,6 +17,7 @@ ExtractedFeatures extract_features(ResNet& encoder, const DatasetShard& shard,
   AugmentConfig val;
   val.preset = "val";
   val.image_size = options.image_size;
+  val.val_resize = options.val_resize;
   LoaderOptions loader_options;
   loader_options.num_threads = options.num_workers;
   loader_options.rank = comm.rank();

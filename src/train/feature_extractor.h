@@ -21,6 +21,7 @@ struct ExtractedFeatures {
 
 struct ExtractOptions {
   int64_t image_size = 224;
+  int64_t val_resize = 0;  // short side before the centre crop; 0 = image_size + 32
   int64_t batch_size = 64;  // per rank
   int num_workers = 4;
   int64_t print_freq = 100;    // batches

@@ -131,6 +131,7 @@ struct RunState {
 ExtractOptions extract_options(const RunState& s, Communicator& comm, const char* what) {
   ExtractOptions e;
   e.image_size = s.image_size;
+  e.val_resize = s.options.val_resize;
   e.batch_size = std::max<int64_t>(1, s.options.total_batch_size / comm.world_size());
   e.num_workers = s.options.num_workers;
   e.print_freq = s.options.print_freq;

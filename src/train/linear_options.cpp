@@ -25,6 +25,9 @@ void add_data_options(CLI::App& app, LinearOptions& o) {
   app.add_option("--image-size", o.image_size,
                  "Crop side in pixels (0: the checkpoint's image_size; random init: 224); "
                  "validation resizes the short side to size + 32 and centre-crops");
+  app.add_option("--val-resize", o.val_resize,
+                 "Short side before the validation centre crop (0: image size + 32, as the "
+                 "original; set it to the image size for 28-64 px datasets)");
   app.add_option("--num-workers", o.num_workers, "Decode + augmentation threads per rank");
 }
 
@@ -113,6 +116,7 @@ void validate_ranges(const LinearOptions& o, int world_size) {
     invalid("--crop", "must be in (0, 1], got " + std::to_string(o.crop));
   }
   if (o.image_size != 0) require_at_least<int64_t>("--image-size", o.image_size, 8);
+  if (o.val_resize != 0) require_at_least<int64_t>("--val-resize", o.val_resize, o.image_size);
   require_at_least("--num-workers", o.num_workers, 1);
   if (!(o.width > 0)) invalid("--width", "must be positive, got " + std::to_string(o.width));
   require_at_least<int64_t>("--total-batch-size", o.total_batch_size, 1);
@@ -207,6 +211,7 @@ JsonObject linear_options_json(const LinearOptions& o) {
       .add("aug", o.aug)
       .add("crop", o.crop)
       .add("image_size", o.image_size)
+      .add("val_resize", o.val_resize)
       .add("num_workers", o.num_workers)
       .add("pretrained_model", o.pretrained_model)
       .add("random_init", o.random_init);

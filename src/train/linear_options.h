@@ -30,6 +30,7 @@ struct LinearOptions {
   std::string val_file;      // "" = DATA_DIR/val.h5
   std::string aug = "NULL";  // training augmentation of the original protocol
   double crop = 0.08;
+  int64_t val_resize = 0;  // val transform's short side; 0 = image_size + 32
   int64_t image_size = 0;  // 0 = the checkpoint's image_size (random init: 224)
   int num_workers = 4;     // decode + augmentation threads per rank
 
