@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "data/dataset_format.h"
+#include "data/hdf5_attributes.h"
 
 namespace pic::prep {
 namespace {
@@ -27,9 +28,9 @@ void append_value(std::vector<char>& pending, T value) {
 DatasetWriter::DatasetWriter(std::string output_path, DatasetMetadata metadata)
     : output_path_(std::move(output_path)), metadata_(std::move(metadata)) {
   temporary_path_ = output_path_ + ".tmp-" + std::to_string(::getpid());
-  file_ = h5::check_id(H5Fcreate(temporary_path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
-                       H5Fclose, temporary_path_, "cannot create the output file");
-  string_type_ = h5::fixed_string_type(std::max<size_t>(1, metadata_.max_source_name_length));
+  file_ = h5_file(H5Fcreate(temporary_path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
+                  "create the output file " + temporary_path_);
+  string_type_ = h5_fixed_string_type(std::max<size_t>(1, metadata_.max_source_name_length));
 
   // Large chunks for the bytes (one read per chunk), but no larger than the data needs:
   // an uncompressed chunk takes its full size on disk even when partly used, so at most an
@@ -58,7 +59,7 @@ DatasetWriter::~DatasetWriter() {
   offsets_ = Appendable();
   labels_ = Appendable();
   source_names_ = Appendable();
-  file_.reset();
+  file_ = H5Id();
   std::error_code ec;
   std::filesystem::remove(temporary_path_, ec);
 }
@@ -69,15 +70,17 @@ DatasetWriter::Appendable DatasetWriter::create(const char* name, hid_t file_typ
   hsize_t initial[1] = {0};
   hsize_t unlimited[1] = {H5S_UNLIMITED};
   hsize_t chunk[1] = {chunk_elements};
-  h5::Handle space(H5Screate_simple(1, initial, unlimited), H5Sclose);
-  h5::Handle properties(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
-  H5Pset_chunk(properties.get(), 1, chunk);
-  if (compress && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) H5Pset_deflate(properties.get(), 4);
+  const std::string what = std::string("dataset '") + name + "' in " + temporary_path_;
+  H5Id space = h5_space(H5Screate_simple(1, initial, unlimited), "create the space of " + what);
+  H5Id properties = h5_plist(H5Pcreate(H5P_DATASET_CREATE), "create the properties of " + what);
+  h5_check(H5Pset_chunk(properties, 1, chunk), "set the chunk size of " + what);
+  if (compress && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {
+    h5_check(H5Pset_deflate(properties, 4), "compress " + what);
+  }
   Appendable column;
   column.dataset =
-      h5::check_id(H5Dcreate2(file_.get(), name, file_type, space.get(), H5P_DEFAULT,
-                              properties.get(), H5P_DEFAULT),
-                   H5Dclose, temporary_path_, std::string("cannot create dataset '") + name + "'");
+      h5_dataset(H5Dcreate2(file_, name, file_type, space, H5P_DEFAULT, properties, H5P_DEFAULT),
+                 "create " + what);
   column.type = memory_type;
   column.element_size = element_size;
   return column;
@@ -107,16 +110,17 @@ void DatasetWriter::flush(Appendable& column) {
   const uint64_t count = column.pending.size() / column.element_size;
   if (count == 0) return;
   hsize_t new_size[1] = {column.length + count};
-  h5::check_status(H5Dset_extent(column.dataset.get(), new_size), temporary_path_,
-                   "cannot extend a dataset");
-  h5::Handle file_space(H5Dget_space(column.dataset.get()), H5Sclose);
+  h5_check(H5Dset_extent(column.dataset, new_size), "extend a dataset in " + temporary_path_);
+  H5Id file_space = h5_space(H5Dget_space(column.dataset), "get a dataspace in " + temporary_path_);
   hsize_t start[1] = {column.length};
   hsize_t piece[1] = {count};
-  H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, piece, nullptr);
-  h5::Handle memory_space(H5Screate_simple(1, piece, nullptr), H5Sclose);
-  h5::check_status(H5Dwrite(column.dataset.get(), column.type, memory_space.get(), file_space.get(),
-                            H5P_DEFAULT, column.pending.data()),
-                   temporary_path_, "write failed (disk full?)");
+  h5_check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, piece, nullptr),
+           "select the new elements in " + temporary_path_);
+  H5Id memory_space =
+      h5_space(H5Screate_simple(1, piece, nullptr), "create a memory space for " + temporary_path_);
+  h5_check(H5Dwrite(column.dataset, column.type, memory_space, file_space, H5P_DEFAULT,
+                    column.pending.data()),
+           "write " + temporary_path_ + " (disk full?)");
   column.length += count;
   column.pending.clear();
 }
@@ -135,40 +139,40 @@ void DatasetWriter::finish() {
   const std::vector<std::string>& names = metadata_.class_names;
   size_t width = 1;
   for (const std::string& name : names) width = std::max(width, name.size());
-  h5::Handle name_type = h5::fixed_string_type(width);
+  H5Id name_type = h5_fixed_string_type(width);
   std::vector<char> packed(names.size() * width, '\0');
   for (size_t c = 0; c < names.size(); ++c) {
     std::memcpy(packed.data() + c * width, names[c].data(), names[c].size());
   }
   hsize_t dims[1] = {names.size()};
-  h5::Handle space(H5Screate_simple(1, dims, nullptr), H5Sclose);
-  h5::Handle dataset = h5::check_id(H5Dcreate2(file_.get(), fmt::kClassNames, name_type.get(),
-                                               space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                                    H5Dclose, temporary_path_, "cannot create /class_names");
-  h5::check_status(
-      H5Dwrite(dataset.get(), name_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, packed.data()),
-      temporary_path_, "cannot write /class_names");
-  dataset.reset();
+  H5Id space = h5_space(H5Screate_simple(1, dims, nullptr),
+                        "create the space of /class_names in " + temporary_path_);
+  H5Id dataset = h5_dataset(
+      H5Dcreate2(file_, fmt::kClassNames, name_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+      "create /class_names in " + temporary_path_);
+  h5_check(H5Dwrite(dataset, name_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, packed.data()),
+           "write /class_names in " + temporary_path_);
+  dataset.close("close /class_names in " + temporary_path_);
 
   const hid_t root = file_.get();
-  h5::write_string_attribute(root, fmt::kAttrFormat, fmt::kFormatName, temporary_path_);
-  h5::write_scalar_attribute<int32_t>(root, fmt::kAttrFormatVersion, fmt::kFormatVersion,
+  h5_write_string_attribute(root, fmt::kAttrFormat, fmt::kFormatName, temporary_path_);
+  h5_write_scalar_attribute<int32_t>(root, fmt::kAttrFormatVersion, fmt::kFormatVersion,
+                                     temporary_path_);
+  h5_write_scalar_attribute<int64_t>(root, fmt::kAttrNumImages, num_images_, temporary_path_);
+  h5_write_scalar_attribute<int64_t>(root, fmt::kAttrNumClasses, static_cast<int64_t>(names.size()),
+                                     temporary_path_);
+  h5_write_scalar_attribute<uint64_t>(root, fmt::kAttrShuffleSeed, metadata_.shuffle_seed,
                                       temporary_path_);
-  h5::write_scalar_attribute<int64_t>(root, fmt::kAttrNumImages, num_images_, temporary_path_);
-  h5::write_scalar_attribute<int64_t>(root, fmt::kAttrNumClasses,
-                                      static_cast<int64_t>(names.size()), temporary_path_);
-  h5::write_scalar_attribute<uint64_t>(root, fmt::kAttrShuffleSeed, metadata_.shuffle_seed,
-                                       temporary_path_);
-  h5::write_string_attribute(root, fmt::kAttrSourceKind, metadata_.source_kind, temporary_path_);
-  h5::write_string_attribute(root, fmt::kAttrSource, metadata_.source, temporary_path_);
-  h5::write_string_attribute(root, fmt::kAttrCreatedBy, metadata_.created_by, temporary_path_);
+  h5_write_string_attribute(root, fmt::kAttrSourceKind, metadata_.source_kind, temporary_path_);
+  h5_write_string_attribute(root, fmt::kAttrSource, metadata_.source, temporary_path_);
+  h5_write_string_attribute(root, fmt::kAttrCreatedBy, metadata_.created_by, temporary_path_);
 
   // Close everything, then publish under the final name in one rename.
   images_ = Appendable();
   offsets_ = Appendable();
   labels_ = Appendable();
   source_names_ = Appendable();
-  h5::check_status(H5Fclose(file_.release()), temporary_path_, "cannot close the output file");
+  file_.close("close the output file " + temporary_path_);
   std::error_code ec;
   std::filesystem::rename(temporary_path_, output_path_, ec);
   if (ec) {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "data/dataset_h5.h"
+#include "data/hdf5_handles.h"
 
 namespace pic::prep {
 
@@ -40,9 +40,9 @@ class DatasetWriter {
  private:
   // One growing 1-D dataset and its not-yet-written tail.
   struct Appendable {
-    h5::Handle dataset;
-    h5::Handle memory_type;  // owned only for strings
-    hid_t type = -1;         // memory element type
+    H5Id dataset;
+    H5Id memory_type;  // owned only for strings
+    hid_t type = -1;   // memory element type
     size_t element_size = 0;
     uint64_t length = 0;  // elements in the file
     std::vector<char> pending;
@@ -55,8 +55,8 @@ class DatasetWriter {
   std::string output_path_;
   std::string temporary_path_;
   DatasetMetadata metadata_;
-  h5::Handle file_;
-  h5::Handle string_type_;
+  H5Id file_;
+  H5Id string_type_;
   Appendable images_, offsets_, labels_, source_names_;
   int64_t num_images_ = 0;
   uint64_t num_bytes_ = 0;

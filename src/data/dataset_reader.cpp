@@ -6,13 +6,12 @@
 #include <string>
 
 #include "data/dataset_format.h"
-#include "data/dataset_h5.h"
+#include "data/hdf5_attributes.h"
 
 namespace pic {
 namespace {
 
 namespace fmt = dataset_format;
-using h5::Handle;
 
 void require_readable_hdf5(const std::string& path) {
   std::error_code ec;
@@ -30,22 +29,22 @@ void require_readable_hdf5(const std::string& path) {
 DatasetInfo read_info_from(hid_t file_id, const std::string& path) {
   DatasetInfo info;
   info.path = path;
-  std::string format = h5::read_string_attribute(file_id, fmt::kAttrFormat, path);
+  std::string format = h5_read_string_attribute(file_id, fmt::kAttrFormat, path);
   if (format != fmt::kFormatName) {
     throw std::runtime_error(path + ": not a pic dataset (attribute format is '" + format +
                              "', expected '" + fmt::kFormatName + "')");
   }
-  info.format_version = h5::read_scalar_attribute<int32_t>(file_id, fmt::kAttrFormatVersion, path);
+  info.format_version = h5_read_scalar_attribute<int32_t>(file_id, fmt::kAttrFormatVersion, path);
   if (info.format_version != fmt::kFormatVersion) {
     throw std::runtime_error(path + ": dataset format_version " +
                              std::to_string(info.format_version) + " is not supported (this " +
                              "build reads version " + std::to_string(fmt::kFormatVersion) +
                              "); convert the images again with this build's pic-prep");
   }
-  info.num_images = h5::read_scalar_attribute<int64_t>(file_id, fmt::kAttrNumImages, path);
-  info.num_classes = h5::read_scalar_attribute<int64_t>(file_id, fmt::kAttrNumClasses, path);
-  info.shuffle_seed = h5::read_scalar_attribute<uint64_t>(file_id, fmt::kAttrShuffleSeed, path);
-  info.source_kind = h5::read_string_attribute(file_id, fmt::kAttrSourceKind, path);
+  info.num_images = h5_read_scalar_attribute<int64_t>(file_id, fmt::kAttrNumImages, path);
+  info.num_classes = h5_read_scalar_attribute<int64_t>(file_id, fmt::kAttrNumClasses, path);
+  info.shuffle_seed = h5_read_scalar_attribute<uint64_t>(file_id, fmt::kAttrShuffleSeed, path);
+  info.source_kind = h5_read_string_attribute(file_id, fmt::kAttrSourceKind, path);
   if (info.num_images < 0 || info.num_classes < 1) {
     throw std::runtime_error(path + ": num_images " + std::to_string(info.num_images) +
                              " / num_classes " + std::to_string(info.num_classes) +
@@ -54,7 +53,7 @@ DatasetInfo read_info_from(hid_t file_id, const std::string& path) {
 
   // Every per-image dataset must agree with num_images.
   auto expect_length = [&](const char* name, int64_t expected) {
-    int64_t found = h5::dataset_length(file_id, name, path);
+    int64_t found = h5_dataset_length(file_id, name, path);
     if (found != expected) {
       throw std::runtime_error(path + ": dataset '" + name + "' has " + std::to_string(found) +
                                " elements, expected " + std::to_string(expected));
@@ -64,8 +63,8 @@ DatasetInfo read_info_from(hid_t file_id, const std::string& path) {
   expect_length(fmt::kLabels, info.num_images);
   expect_length(fmt::kSourceNames, info.num_images);
   expect_length(fmt::kClassNames, info.num_classes);
-  h5::dataset_length(file_id, fmt::kImages, path);  // present and 1-D
-  info.class_names = h5::read_fixed_strings(file_id, fmt::kClassNames, path);
+  h5_dataset_length(file_id, fmt::kImages, path);  // present and 1-D
+  info.class_names = h5_read_fixed_strings(file_id, fmt::kClassNames, path);
   return info;
 }
 
@@ -74,21 +73,22 @@ DatasetInfo read_info_from(hid_t file_id, const std::string& path) {
 template <typename T>
 void read_range(hid_t file_id, const char* name, uint64_t start, uint64_t count, T* out,
                 uint64_t max_transfer_bytes, const std::string& path) {
-  Handle dset = h5::check_id(H5Dopen2(file_id, name, H5P_DEFAULT), H5Dclose, path,
-                             std::string("cannot open dataset '") + name + "'");
-  Handle file_space(H5Dget_space(dset.get()), H5Sclose);
+  const std::string what = std::string("dataset '") + name + "' in " + path;
+  H5Id dset = h5_dataset(H5Dopen2(file_id, name, H5P_DEFAULT), "open " + what);
+  H5Id file_space = h5_space(H5Dget_space(dset), "get the dataspace of " + what);
   uint64_t per_transfer = std::max<uint64_t>(1, max_transfer_bytes / sizeof(T));
   for (uint64_t done = 0; done < count;) {
     hsize_t piece_start[1] = {start + done};
     hsize_t piece_count[1] = {std::min(per_transfer, count - done)};
-    H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, piece_start, nullptr, piece_count,
-                        nullptr);
-    Handle mem_space(H5Screate_simple(1, piece_count, nullptr), H5Sclose);
-    h5::check_status(H5Dread(dset.get(), h5::native_type<T>(), mem_space.get(), file_space.get(),
-                             H5P_DEFAULT, out + done),
-                     path,
-                     std::string("cannot read elements [") + std::to_string(start + done) + ", " +
-                         std::to_string(start + done + piece_count[0]) + ") of '" + name + "'");
+    const std::string piece = std::string("elements [") + std::to_string(start + done) + ", " +
+                              std::to_string(start + done + piece_count[0]) + ") of " + what;
+    h5_check(
+        H5Sselect_hyperslab(file_space, H5S_SELECT_SET, piece_start, nullptr, piece_count, nullptr),
+        "select " + piece);
+    H5Id mem_space =
+        h5_space(H5Screate_simple(1, piece_count, nullptr), "create a memory space for " + piece);
+    h5_check(H5Dread(dset, h5_native_type<T>(), mem_space, file_space, H5P_DEFAULT, out + done),
+             "read " + piece);
     done += piece_count[0];
   }
 }
@@ -97,11 +97,9 @@ void read_range(hid_t file_id, const char* name, uint64_t start, uint64_t count,
 DatasetShard read_shard_on_rank(const std::string& path, MPI_Comm comm, int rank, int world,
                                 uint64_t max_transfer_bytes) {
   require_readable_hdf5(path);
-  Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
-  h5::check_status(H5Pset_fapl_mpio(fapl.get(), comm, MPI_INFO_NULL), path,
-                   "cannot set the MPI-IO file driver");
-  Handle file = h5::check_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose, path,
-                             "cannot open with MPI-IO");
+  H5Id fapl = h5_plist(H5Pcreate(H5P_FILE_ACCESS), "create a file access property list");
+  h5_check(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL), "use the MPI-IO driver for " + path);
+  H5Id file = h5_file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl), "open " + path + " with MPI-IO");
 
   DatasetShard shard;
   shard.info = read_info_from(file.get(), path);
@@ -109,7 +107,7 @@ DatasetShard read_shard_on_rank(const std::string& path, MPI_Comm comm, int rank
   const auto n_local = static_cast<uint64_t>(shard.range.size());
   const auto begin = static_cast<uint64_t>(shard.range.begin);
   const auto total_bytes =
-      static_cast<uint64_t>(h5::dataset_length(file.get(), dataset_format::kImages, path));
+      static_cast<uint64_t>(h5_dataset_length(file.get(), dataset_format::kImages, path));
 
   // Offsets [begin, end] (one more than images), made relative to the shard's first byte.
   std::vector<uint64_t> global_offsets(n_local + 1);
@@ -158,8 +156,7 @@ DatasetShard read_shard_on_rank(const std::string& path, MPI_Comm comm, int rank
 
 DatasetInfo read_dataset_info(const std::string& path) {
   require_readable_hdf5(path);
-  Handle file = h5::check_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, path,
-                             "cannot open as HDF5");
+  H5Id file = h5_file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "open " + path);
   return read_info_from(file.get(), path);
 }
 

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "comm/mpi_communicator.h"
-#include "data/hdf5_handles.h"
+#include "data/hdf5_attributes.h"
 
 namespace pic {
 namespace {
@@ -108,88 +108,24 @@ std::optional<torch::ScalarType> torch_type_of(hid_t type) {
 }
 
 // ---- attributes ----------------------------------------------------------------------
-void write_int_attribute(hid_t object, const char* name, int64_t value, const std::string& file) {
-  H5Id space = h5_space(H5Screate(H5S_SCALAR), "create a scalar dataspace");
-  H5Id attribute = h5_attribute(
-      H5Acreate2(object, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT),
-      std::string("create attribute ") + name + " in " + file);
-  h5_check(H5Awrite(attribute, H5T_NATIVE_INT64, &value),
-           std::string("write attribute ") + name + " in " + file);
-}
-
-void write_uint_attribute(hid_t object, const char* name, uint64_t value,
-                          const std::string& file) {
-  H5Id space = h5_space(H5Screate(H5S_SCALAR), "create a scalar dataspace");
-  H5Id attribute = h5_attribute(
-      H5Acreate2(object, name, H5T_STD_U64LE, space, H5P_DEFAULT, H5P_DEFAULT),
-      std::string("create attribute ") + name + " in " + file);
-  h5_check(H5Awrite(attribute, H5T_NATIVE_UINT64, &value),
-           std::string("write attribute ") + name + " in " + file);
-}
-
-// Fixed-length string: parallel HDF5 cannot write variable-length data.
-void write_string_attribute(hid_t object, const char* name, const std::string& value,
-                            const std::string& file) {
-  H5Id type = h5_type(H5Tcopy(H5T_C_S1), "copy the string type");
-  h5_check(H5Tset_size(type, std::max<size_t>(value.size(), 1)), "size a string type");
-  h5_check(H5Tset_strpad(type, H5T_STR_NULLPAD), "pad a string type");
-  H5Id space = h5_space(H5Screate(H5S_SCALAR), "create a scalar dataspace");
-  H5Id attribute = h5_attribute(H5Acreate2(object, name, type, space, H5P_DEFAULT, H5P_DEFAULT),
-                                std::string("create attribute ") + name + " in " + file);
-  const std::string padded = value.empty() ? std::string(1, '\0') : value;
-  h5_check(H5Awrite(attribute, type, padded.data()),
-           std::string("write attribute ") + name + " in " + file);
-}
-
+// Fixed-length strings (parallel HDF5 cannot write variable-length data) and 64-bit integers,
+// through data/hdf5_attributes.h.
 bool has_attribute(hid_t object, const char* name) { return H5Aexists(object, name) > 0; }
-
-int64_t read_int_attribute(hid_t object, const char* name, const std::string& file) {
-  H5Id attribute = h5_attribute(H5Aopen(object, name, H5P_DEFAULT),
-                                std::string("open attribute ") + name + " in " + file);
-  int64_t value = 0;
-  h5_check(H5Aread(attribute, H5T_NATIVE_INT64, &value),
-           std::string("read attribute ") + name + " in " + file);
-  return value;
-}
-
-uint64_t read_uint_attribute(hid_t object, const char* name, const std::string& file) {
-  H5Id attribute = h5_attribute(H5Aopen(object, name, H5P_DEFAULT),
-                                std::string("open attribute ") + name + " in " + file);
-  uint64_t value = 0;
-  h5_check(H5Aread(attribute, H5T_NATIVE_UINT64, &value),
-           std::string("read attribute ") + name + " in " + file);
-  return value;
-}
-
-std::string read_string_attribute(hid_t object, const char* name, const std::string& file) {
-  H5Id attribute = h5_attribute(H5Aopen(object, name, H5P_DEFAULT),
-                                std::string("open attribute ") + name + " in " + file);
-  H5Id stored = h5_type(H5Aget_type(attribute), std::string("type of attribute ") + name);
-  if (H5Tget_class(stored) != H5T_STRING || H5Tis_variable_str(stored) > 0) {
-    throw std::runtime_error("checkpoint " + file + ": attribute " + name +
-                             " is not a fixed-length string");
-  }
-  std::string value(H5Tget_size(stored), '\0');
-  H5Id type = h5_type(H5Tcopy(stored), "copy a string type");
-  h5_check(H5Aread(attribute, type, &value[0]),
-           std::string("read attribute ") + name + " in " + file);
-  value.erase(std::find(value.begin(), value.end(), '\0'), value.end());
-  return value;
-}
 
 // Empty when the open file carries a complete pic checkpoint; else the reason.
 std::string incomplete_reason(hid_t file, const std::string& path) {
   if (!has_attribute(file, "format") ||
-      read_string_attribute(file, "format", path) != kCheckpointFormat) {
+      h5_read_string_attribute(file, "format", path) != kCheckpointFormat) {
     return "not a pic checkpoint (root attribute format != \"pic-checkpoint\")";
   }
   if (!has_attribute(file, "format_version")) return "no format_version attribute";
-  const int64_t version = read_int_attribute(file, "format_version", path);
+  const int64_t version = h5_read_scalar_attribute<int64_t>(file, "format_version", path);
   if (version != kCheckpointFormatVersion) {
     return "format_version " + std::to_string(version) + ", this pic reads version " +
            std::to_string(kCheckpointFormatVersion);
   }
-  if (!has_attribute(file, "complete") || read_int_attribute(file, "complete", path) != 1) {
+  if (!has_attribute(file, "complete") ||
+      h5_read_scalar_attribute<int64_t>(file, "complete", path) != 1) {
     return "incomplete: no complete=1 attribute (the writer stopped before finishing)";
   }
   return "";
@@ -460,15 +396,15 @@ std::string save_checkpoint(const std::string& dir, Communicator& comm,
   }
 
   // 4. Root attributes; `complete` last, after everything else reached the file.
-  write_string_attribute(file, "format", kCheckpointFormat, file_name);
-  write_int_attribute(file, "format_version", kCheckpointFormatVersion, file_name);
-  write_int_attribute(file, "step", state.step, file_name);
-  write_int_attribute(file, "epoch", state.epoch, file_name);
-  write_int_attribute(file, "world_size", comm.world_size(), file_name);
-  write_uint_attribute(file, "seed", state.seed, file_name);
-  write_string_attribute(file, "config", state.config_json, file_name);
+  h5_write_string_attribute(file, "format", kCheckpointFormat, file_name);
+  h5_write_scalar_attribute<int64_t>(file, "format_version", kCheckpointFormatVersion, file_name);
+  h5_write_scalar_attribute<int64_t>(file, "step", state.step, file_name);
+  h5_write_scalar_attribute<int64_t>(file, "epoch", state.epoch, file_name);
+  h5_write_scalar_attribute<int64_t>(file, "world_size", comm.world_size(), file_name);
+  h5_write_scalar_attribute<uint64_t>(file, "seed", state.seed, file_name);
+  h5_write_string_attribute(file, "config", state.config_json, file_name);
   h5_check(H5Fflush(file, H5F_SCOPE_GLOBAL), "flush " + file_name);
-  write_int_attribute(file, "complete", 1, file_name);
+  h5_write_scalar_attribute<int64_t>(file, "complete", 1, file_name);
   file.close("close " + file_name);
   access.close("close the file access property list");
 
@@ -507,11 +443,11 @@ LoadedCheckpoint load_checkpoint(const std::string& path, Communicator& comm,
     }
     const std::string reason = incomplete_reason(file, path);
     if (!reason.empty()) throw std::runtime_error("checkpoint " + path + " refused: " + reason);
-    loaded.state.step = read_int_attribute(file, "step", path);
-    loaded.state.epoch = read_int_attribute(file, "epoch", path);
-    loaded.state.seed = read_uint_attribute(file, "seed", path);
-    loaded.state.config_json = read_string_attribute(file, "config", path);
-    loaded.saved_world_size = read_int_attribute(file, "world_size", path);
+    loaded.state.step = h5_read_scalar_attribute<int64_t>(file, "step", path);
+    loaded.state.epoch = h5_read_scalar_attribute<int64_t>(file, "epoch", path);
+    loaded.state.seed = h5_read_scalar_attribute<uint64_t>(file, "seed", path);
+    loaded.state.config_json = h5_read_string_attribute(file, "config", path);
+    loaded.saved_world_size = h5_read_scalar_attribute<int64_t>(file, "world_size", path);
 
     std::vector<std::string> missing, wrong, unexpected;
     std::set<std::string> expected;

@@ -3,8 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include "data/dataset_format.h"
-#include "data/dataset_h5.h"
 #include "data/dataset_reader.h"
+#include "data/hdf5_attributes.h"
 #include "prep_test_support.h"
 
 namespace {
@@ -29,7 +29,7 @@ std::string edited_copy(const TempDir& dir, const std::string& good, const std::
                         Edit edit) {
   const std::string path = dir / name;
   std::filesystem::copy_file(good, path);
-  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+  H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose, "open " + path);
   edit(file.get());
   return path;
 }
@@ -48,7 +48,7 @@ TEST_CASE("read_dataset_info rejects missing, foreign and newer files by name",
 
   const std::string other = edited_copy(dir, good, "other.h5", [](hid_t f) {
     H5Adelete(f, dataset_format::kAttrFormat);
-    h5::write_string_attribute(f, dataset_format::kAttrFormat, "something-else", "other.h5");
+    h5_write_string_attribute(f, dataset_format::kAttrFormat, "something-else", "other.h5");
   });
   CHECK_THROWS_WITH(read_dataset_info(other), Catch::Contains("other.h5") &&
                                                   Catch::Contains("not a pic dataset") &&
@@ -56,7 +56,8 @@ TEST_CASE("read_dataset_info rejects missing, foreign and newer files by name",
 
   const std::string newer = edited_copy(dir, good, "newer.h5", [](hid_t f) {
     int32_t version = 2;
-    h5::Handle attr(H5Aopen(f, dataset_format::kAttrFormatVersion, H5P_DEFAULT), H5Aclose);
+    H5Id attr(H5Aopen(f, dataset_format::kAttrFormatVersion, H5P_DEFAULT), H5Aclose,
+              "open an attribute");
     H5Awrite(attr.get(), H5T_NATIVE_INT32, &version);
   });
   CHECK_THROWS_WITH(read_dataset_info(newer),
@@ -64,7 +65,8 @@ TEST_CASE("read_dataset_info rejects missing, foreign and newer files by name",
 
   const std::string short_count = edited_copy(dir, good, "count.h5", [](hid_t f) {
     int64_t n = 31;
-    h5::Handle attr(H5Aopen(f, dataset_format::kAttrNumImages, H5P_DEFAULT), H5Aclose);
+    H5Id attr(H5Aopen(f, dataset_format::kAttrNumImages, H5P_DEFAULT), H5Aclose,
+              "open an attribute");
     H5Awrite(attr.get(), H5T_NATIVE_INT64, &n);
   });
   CHECK_THROWS_WITH(read_dataset_info(short_count),
@@ -78,7 +80,7 @@ TEST_CASE("read_dataset_shard rejects offsets that go backwards and labels out o
   ensure_mpi();
 
   const std::string backwards = edited_copy(dir, good, "backwards.h5", [](hid_t f) {
-    h5::Handle dset(H5Dopen2(f, dataset_format::kOffsets, H5P_DEFAULT), H5Dclose);
+    H5Id dset(H5Dopen2(f, dataset_format::kOffsets, H5P_DEFAULT), H5Dclose, "open a dataset");
     std::vector<uint64_t> offsets(31);
     H5Dread(dset.get(), H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, offsets.data());
     offsets[10] = offsets[12];
@@ -89,7 +91,7 @@ TEST_CASE("read_dataset_shard rejects offsets that go backwards and labels out o
                         Catch::Contains("offsets not increasing at image 10"));
 
   const std::string bad_label = edited_copy(dir, good, "label.h5", [](hid_t f) {
-    h5::Handle dset(H5Dopen2(f, dataset_format::kLabels, H5P_DEFAULT), H5Dclose);
+    H5Id dset(H5Dopen2(f, dataset_format::kLabels, H5P_DEFAULT), H5Dclose, "open a dataset");
     std::vector<int32_t> labels(30);
     H5Dread(dset.get(), H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, labels.data());
     labels[5] = 10;

@@ -5,8 +5,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include "data/dataset_format.h"
-#include "data/dataset_h5.h"
 #include "data/dataset_reader.h"
+#include "data/hdf5_attributes.h"
 #include "prep_test_support.h"
 
 namespace {
@@ -91,9 +91,9 @@ TEST_CASE(
 
   ensure_mpi();
   DatasetShard all = read_dataset_shard(out, MPI_COMM_SELF);
-  h5::Handle file(H5Fopen(out.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  H5Id file(H5Fopen(out.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, "open " + out);
   std::vector<std::string> names =
-      h5::read_fixed_strings(file.get(), dataset_format::kSourceNames, out);
+      h5_read_fixed_strings(file.get(), dataset_format::kSourceNames, out);
   std::map<std::string, int> seen;
   for (int64_t i = 0; i < all.size(); ++i) {
     const std::string& name = names[i];

@@ -5,8 +5,8 @@
 
 #include "core/counter_rng.h"
 #include "data/dataset_format.h"
-#include "data/dataset_h5.h"
 #include "data/dataset_reader.h"
+#include "data/hdf5_attributes.h"
 #include "prep_test_support.h"
 
 namespace {
@@ -21,8 +21,8 @@ std::string write_class_names(const TempDir& dir) {
 }
 
 std::vector<std::string> source_names_of(const std::string& path) {
-  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  return h5::read_fixed_strings(file.get(), dataset_format::kSourceNames, path);
+  H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, "open " + path);
+  return h5_read_fixed_strings(file.get(), dataset_format::kSourceNames, path);
 }
 
 TEST_CASE(

@@ -3,8 +3,8 @@
 #include <map>
 
 #include "data/dataset_format.h"
-#include "data/dataset_h5.h"
 #include "data/dataset_reader.h"
+#include "data/hdf5_attributes.h"
 #include "prep_test_support.h"
 
 namespace {
@@ -54,9 +54,9 @@ TEST_CASE("pic-prep zip: entries and labels from the map, problems skipped", "[p
 
   ensure_mpi();
   DatasetShard all = read_dataset_shard(out, MPI_COMM_SELF);
-  h5::Handle file(H5Fopen(out.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  H5Id file(H5Fopen(out.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, "open " + out);
   std::vector<std::string> names =
-      h5::read_fixed_strings(file.get(), dataset_format::kSourceNames, out);
+      h5_read_fixed_strings(file.get(), dataset_format::kSourceNames, out);
   const std::map<std::string, std::pair<std::string, int>> expected = {
       {"n01/a.JPEG", {kExamples + "/text/scenetext01.jpg", 0}},
       {"n01/b.JPEG", {kExamples + "/text/scenetext03.jpg", 0}},

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "data/dataset_format.h"
-#include "data/dataset_h5.h"
 #include "data/dataset_reader.h"
+#include "data/hdf5_attributes.h"
 
 namespace {
 
@@ -25,11 +25,11 @@ void expect(bool ok, int rank, const std::string& what) {
 // The whole file through the serial HDF5 driver (no MPI-IO involved).
 template <typename T>
 std::vector<T> read_whole(const std::string& path, const char* name) {
-  pic::h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  int64_t n = pic::h5::dataset_length(file.get(), name, path);
+  pic::H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, "open " + path);
+  int64_t n = pic::h5_dataset_length(file.get(), name, path);
   std::vector<T> values(static_cast<size_t>(n));
-  pic::h5::Handle dset(H5Dopen2(file.get(), name, H5P_DEFAULT), H5Dclose);
-  H5Dread(dset.get(), pic::h5::native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
+  pic::H5Id dset(H5Dopen2(file.get(), name, H5P_DEFAULT), H5Dclose, std::string("open ") + name);
+  H5Dread(dset.get(), pic::h5_native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
   return values;
 }
 
