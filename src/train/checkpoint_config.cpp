@@ -4,7 +4,7 @@
 #include <stdexcept>
 
 #include "data/hdf5_handles.h"
-#include "train/flat_json.h"
+#include "train/json_object.h"
 
 namespace pic {
 

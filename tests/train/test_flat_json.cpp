@@ -1,7 +1,6 @@
 // FlatJson reads back what JsonObject writes (the configuration stored in checkpoints).
 #include <catch2/catch.hpp>
 
-#include "train/flat_json.h"
 #include "train/json_object.h"
 
 TEST_CASE("FlatJson reads JsonObject's output", "[flat_json]") {
