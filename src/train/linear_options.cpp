@@ -3,13 +3,15 @@
 #include <CLI/CLI.hpp>
 
 #include <filesystem>
-#include <sstream>
 #include <stdexcept>
 
 #include "core/resnet.h"
+#include "train/option_checks.h"
 
 namespace pic {
 namespace {
+
+constexpr OptionChecks kCheck("pic-linear");
 
 void add_data_options(CLI::App& app, LinearOptions& o) {
   app.add_option("--data-dir", o.data_dir,
@@ -56,14 +58,7 @@ void add_classifier_options(CLI::App& app, LinearOptions& o) {
                  "Learning rate (used as given, not scaled by the batch size)");
   app.add_option("--momentum", o.momentum, "SGD momentum");
   app.add_option("--weight-decay", o.weight_decay, "L2 weight decay of the linear layer");
-  app.add_option("--lr-scheduler", o.lr_scheduler, "cosine (to 1e-6) or step")
-      ->check(CLI::IsMember({"cosine", "step"}));
-  app.add_option("--warmup-epoch", o.warmup_epoch, "Linear warm-up epochs");
-  app.add_option("--warmup-multiplier", o.warmup_multiplier,
-                 "Warm-up starts at lr / warmup-multiplier");
-  app.add_option("--lr-decay-epochs", o.lr_decay_epochs, "Step schedule: decay at these epochs")
-      ->expected(1, -1);
-  app.add_option("--lr-decay-rate", o.lr_decay_rate, "Step schedule: factor per decay");
+  add_lr_schedule_options(app, o);
   app.add_option("--epochs", o.epochs, "Training epochs of the linear layer");
 }
 
@@ -74,30 +69,17 @@ void add_run_options(CLI::App& app, LinearOptions& o) {
   app.add_option("--threads", o.threads, "LibTorch intra-op threads per rank");
 }
 
-[[noreturn]] void invalid(const std::string& option, const std::string& message) {
-  throw std::invalid_argument("pic-linear: " + option + ": " + message);
-}
-
-template <typename T>
-void require_at_least(const std::string& option, T value, T minimum) {
-  if (value < minimum) {
-    std::ostringstream text;
-    text << "must be at least " << minimum << ", got " << value;
-    invalid(option, text.str());
-  }
-}
-
 void validate_encoder_choice(const LinearOptions& o) {
   if (o.random_init == !o.pretrained_model.empty()) {
-    invalid("--pretrained-model", o.random_init
-                                      ? "give either --pretrained-model or --random-init, not both"
-                                      : "required (a checkpoint file or a pre-training output "
-                                        "folder), unless --random-init");
+    kCheck.invalid("--pretrained-model",
+                   o.random_init ? "give either --pretrained-model or --random-init, not both"
+                                 : "required (a checkpoint file or a pre-training output "
+                                   "folder), unless --random-init");
   }
   if (!o.random_init && o.arch_given) {
-    invalid("--arch",
-            "the architecture comes from the checkpoint's configuration; --arch, "
-            "--width and --small-stem apply only with --random-init");
+    kCheck.invalid("--arch",
+                   "the architecture comes from the checkpoint's configuration; --arch, "
+                   "--width and --small-stem apply only with --random-init");
   }
   if (o.random_init) {
     ResNetConfig encoder;
@@ -106,49 +88,41 @@ void validate_encoder_choice(const LinearOptions& o) {
     try {
       validate_resnet_config(encoder);
     } catch (const std::exception& e) {
-      invalid("--arch", e.what());
+      kCheck.invalid("--arch", e.what());
     }
   }
 }
 
 void validate_ranges(const LinearOptions& o, int world_size) {
-  if (!(o.crop > 0.0 && o.crop <= 1.0)) {
-    invalid("--crop", "must be in (0, 1], got " + std::to_string(o.crop));
-  }
-  if (o.image_size != 0) require_at_least<int64_t>("--image-size", o.image_size, 8);
-  if (o.val_resize != 0) require_at_least<int64_t>("--val-resize", o.val_resize, o.image_size);
-  require_at_least("--num-workers", o.num_workers, 1);
-  if (!(o.width > 0)) invalid("--width", "must be positive, got " + std::to_string(o.width));
-  require_at_least<int64_t>("--total-batch-size", o.total_batch_size, 1);
+  kCheck.fraction("--crop", o.crop);
+  if (o.image_size != 0) kCheck.at_least<int64_t>("--image-size", o.image_size, 8);
+  if (o.val_resize != 0) kCheck.at_least<int64_t>("--val-resize", o.val_resize, o.image_size);
+  kCheck.at_least("--num-workers", o.num_workers, 1);
+  if (!(o.width > 0)) kCheck.invalid("--width", "must be positive, got " + std::to_string(o.width));
+  kCheck.at_least<int64_t>("--total-batch-size", o.total_batch_size, 1);
   if (o.protocol == "original" && o.total_batch_size % world_size != 0) {
-    invalid("--total-batch-size", std::to_string(o.total_batch_size) +
-                                      " does not split evenly over " + std::to_string(world_size) +
-                                      " ranks (--protocol original needs equal "
-                                      "per-rank batches); use a multiple of " +
-                                      std::to_string(world_size));
+    kCheck.invalid("--total-batch-size", std::to_string(o.total_batch_size) +
+                                             " does not split evenly over " +
+                                             std::to_string(world_size) +
+                                             " ranks (--protocol original needs equal "
+                                             "per-rank batches); use a multiple of " +
+                                             std::to_string(world_size));
   }
   if (o.total_batch_size < world_size) {
-    invalid("--total-batch-size",
-            "must be at least the number of ranks (" + std::to_string(world_size) + ")");
+    kCheck.invalid("--total-batch-size",
+                   "must be at least the number of ranks (" + std::to_string(world_size) + ")");
   }
-  if (!(o.learning_rate > 0)) invalid("--learning-rate", "must be positive");
-  if (!(o.momentum >= 0 && o.momentum < 1)) invalid("--momentum", "must be in [0, 1)");
-  require_at_least("--weight-decay", o.weight_decay, 0.0);
-  require_at_least("--warmup-epoch", o.warmup_epoch, 0.0);
-  if (!(o.warmup_multiplier >= 1)) invalid("--warmup-multiplier", "must be at least 1");
-  require_at_least<int64_t>("--epochs", o.epochs, 1);
-  for (size_t i = 0; i < o.lr_decay_epochs.size(); ++i) {
-    if (o.lr_decay_epochs[i] < 0 || (i > 0 && o.lr_decay_epochs[i] < o.lr_decay_epochs[i - 1])) {
-      invalid("--lr-decay-epochs", "must be non-negative and non-decreasing");
-    }
-  }
-  require_at_least<int64_t>("--print-freq", o.print_freq, 1);
-  require_at_least("--threads", o.threads, 1);
+  if (!(o.learning_rate > 0)) kCheck.invalid("--learning-rate", "must be positive");
+  validate_sgd_options(o.momentum, o.weight_decay, kCheck);
+  validate_lr_schedule_options(o, kCheck);
+  kCheck.at_least<int64_t>("--epochs", o.epochs, 1);
+  kCheck.at_least<int64_t>("--print-freq", o.print_freq, 1);
+  kCheck.at_least("--threads", o.threads, 1);
 }
 
 void require_file(const std::string& option, const std::string& path, const std::string& hint) {
   if (!std::filesystem::is_regular_file(path)) {
-    invalid(option, "no file at '" + path + "'" + hint);
+    kCheck.invalid(option, "no file at '" + path + "'" + hint);
   }
 }
 
@@ -194,8 +168,8 @@ void validate_linear_options(const LinearOptions& options, int world_size) {
   if (!options.eval_only) require_file("--train-file", options.train_file, prep_hint);
   require_file("--val-file", options.val_file, prep_hint);
   if (!options.pretrained_model.empty() && !std::filesystem::exists(options.pretrained_model)) {
-    invalid("--pretrained-model",
-            "no checkpoint file or folder at '" + options.pretrained_model + "'");
+    kCheck.invalid("--pretrained-model",
+                   "no checkpoint file or folder at '" + options.pretrained_model + "'");
   }
   if (options.eval_only) {
     require_file("--linear-weights", options.linear_weights,
@@ -224,13 +198,9 @@ JsonObject linear_options_json(const LinearOptions& o) {
       .add("total_batch_size", o.total_batch_size)
       .add("learning_rate", o.learning_rate)
       .add("momentum", o.momentum)
-      .add("weight_decay", o.weight_decay)
-      .add("lr_scheduler", o.lr_scheduler)
-      .add("warmup_epoch", o.warmup_epoch)
-      .add("warmup_multiplier", o.warmup_multiplier)
-      .add("lr_decay_epochs", o.lr_decay_epochs)
-      .add("lr_decay_rate", o.lr_decay_rate)
-      .add("epochs", o.epochs)
+      .add("weight_decay", o.weight_decay);
+  add_lr_schedule_json(json, o);
+  json.add("epochs", o.epochs)
       .add("output_dir", o.output_dir)
       .add("print_freq", o.print_freq)
       .add("seed", o.seed)

@@ -20,10 +20,13 @@
 #include <vector>
 
 #include "train/json_object.h"
+#include "train/schedule_options.h"
 
 namespace pic {
 
-struct LinearOptions {
+// The learning-rate schedule fields (lr_scheduler, warmup_epoch, ...) come from
+// LrScheduleOptions (schedule_options.h), shared with the other program.
+struct LinearOptions : LrScheduleOptions {
   // Data.
   std::string data_dir = "./data";
   std::string train_file;    // "" = DATA_DIR/train.h5
@@ -49,11 +52,6 @@ struct LinearOptions {
   double learning_rate = 30;       // as given, not scaled by the batch size
   double momentum = 0.9;
   double weight_decay = 0;
-  std::string lr_scheduler = "cosine";
-  double warmup_epoch = 5;
-  double warmup_multiplier = 100;
-  std::vector<int64_t> lr_decay_epochs{120, 160, 200};
-  double lr_decay_rate = 0.1;
   int64_t epochs = 100;
 
   // Run.

@@ -3,13 +3,15 @@
 #include <CLI/CLI.hpp>
 
 #include <filesystem>
-#include <sstream>
 #include <stdexcept>
 
 #include "core/resnet.h"
+#include "train/option_checks.h"
 
 namespace pic {
 namespace {
+
+constexpr OptionChecks kCheck("pic-pretrain");
 
 void add_data_options(CLI::App& app, PretrainOptions& o) {
   app.add_option("--data-dir", o.data_dir, "Dataset folder holding train.h5 (written by pic-prep)");
@@ -56,14 +58,7 @@ void add_optimisation_options(CLI::App& app, PretrainOptions& o) {
       ->check(CLI::IsMember({"sgd", "lars"}));
   app.add_option("--base-learning-rate,--base-lr", o.base_lr,
                  "Learning rate at a global batch of 256 (lr = base x batch x world / 256)");
-  app.add_option("--lr-scheduler", o.lr_scheduler, "cosine (to 1e-6) or step")
-      ->check(CLI::IsMember({"cosine", "step"}));
-  app.add_option("--warmup-epoch", o.warmup_epoch, "Linear warm-up epochs");
-  app.add_option("--warmup-multiplier", o.warmup_multiplier,
-                 "Warm-up starts at lr / warmup-multiplier");
-  app.add_option("--lr-decay-epochs", o.lr_decay_epochs, "Step schedule: decay at these epochs")
-      ->expected(1, -1);
-  app.add_option("--lr-decay-rate", o.lr_decay_rate, "Step schedule: factor per decay");
+  add_lr_schedule_options(app, o);
   app.add_option("--weight-decay", o.weight_decay, "L2 weight decay on every parameter");
   app.add_option("--momentum", o.momentum, "SGD momentum");
   app.add_option("--epochs", o.epochs, "Training epochs (sliding window: converted, see docs)");
@@ -87,90 +82,64 @@ void add_run_options(CLI::App& app, PretrainOptions& o) {
   app.add_option("--threads", o.threads, "LibTorch intra-op threads per rank");
 }
 
-[[noreturn]] void invalid(const std::string& option, const std::string& message) {
-  throw std::invalid_argument("pic-pretrain: " + option + ": " + message);
-}
-
-template <typename T>
-void require_at_least(const std::string& option, T value, T minimum) {
-  if (value < minimum) {
-    std::ostringstream text;
-    text << "must be at least " << minimum << ", got " << value;
-    invalid(option, text.str());
-  }
-}
-
-void require_fraction(const std::string& option, double value) {
-  if (!(value > 0.0 && value <= 1.0)) {
-    invalid(option, "must be in (0, 1], got " + std::to_string(value));
-  }
-}
-
 void validate_method_choices(const PretrainOptions& o) {
   if (o.zip) {
-    invalid("--zip",
-            "pic-pretrain reads the HDF5 dataset written by pic-prep; convert "
-            "train.zip + train_map.txt once with `pic-prep` and pass --data-dir "
-            "(or --train-file)");
+    kCheck.invalid("--zip",
+                   "pic-pretrain reads the HDF5 dataset written by pic-prep; convert "
+                   "train.zip + train_map.txt once with `pic-prep` and pass --data-dir "
+                   "(or --train-file)");
   }
   if (o.model != "PIC") {
-    invalid("--model", o.model + " comes in a later version; this version trains PIC");
+    kCheck.invalid("--model", o.model + " comes in a later version; this version trains PIC");
   }
   if (o.optimizer != "sgd") {
-    invalid("--optimizer", o.optimizer + " comes in a later version; use sgd");
+    kCheck.invalid("--optimizer", o.optimizer + " comes in a later version; use sgd");
   }
-  if (o.aug == "RandAug") invalid("--aug", "RandAug comes in a later version");
+  if (o.aug == "RandAug") kCheck.invalid("--aug", "RandAug comes in a later version");
   ResNetConfig encoder;
   encoder.arch = o.arch;
   encoder.width = o.width;
   try {
     validate_resnet_config(encoder);
   } catch (const std::exception& e) {
-    invalid("--arch", e.what());
+    kCheck.invalid("--arch", e.what());
   }
 }
 
 void validate_ranges(const PretrainOptions& o) {
-  require_fraction("--crop", o.crop);
+  kCheck.fraction("--crop", o.crop);
   if (o.aug == "MultiCrop" && !(o.crop2 >= o.crop && o.crop2 <= 1.0)) {
-    invalid("--crop2", "must lie in [crop, 1] = [" + std::to_string(o.crop) + ", 1], got " +
-                           std::to_string(o.crop2));
+    kCheck.invalid("--crop2", "must lie in [crop, 1] = [" + std::to_string(o.crop) + ", 1], got " +
+                                  std::to_string(o.crop2));
   }
-  require_at_least<int64_t>("--image-size", o.image_size, 8);
-  require_at_least<int64_t>("--image-size2", o.image_size2, 8);
-  require_at_least<int64_t>("--num-crop", o.num_crop, 1);
-  require_at_least<int64_t>("--num-crop2", o.num_crop2, 0);
+  kCheck.at_least<int64_t>("--image-size", o.image_size, 8);
+  kCheck.at_least<int64_t>("--image-size2", o.image_size2, 8);
+  kCheck.at_least<int64_t>("--num-crop", o.num_crop, 1);
+  kCheck.at_least<int64_t>("--num-crop2", o.num_crop2, 0);
   if (o.aug != "MultiCrop" && (o.num_crop != 1)) {
-    invalid("--num-crop", "several large crops need --aug MultiCrop");
+    kCheck.invalid("--num-crop", "several large crops need --aug MultiCrop");
   }
-  require_at_least("--num-workers", o.num_workers, 1);
-  require_at_least<int64_t>("--prefetch", o.prefetch, 1);
-  require_at_least<int64_t>("--batch-size", o.batch_size, 1);
-  if (!(o.width > 0)) invalid("--width", "must be positive, got " + std::to_string(o.width));
-  require_at_least<int64_t>("--feature-dim", o.feature_dim, 1);
-  if (!(o.contrast_temperature > 0)) invalid("--contrast-temperature", "must be positive");
-  if (!(o.base_lr > 0)) invalid("--base-learning-rate", "must be positive");
-  require_at_least("--warmup-epoch", o.warmup_epoch, 0.0);
-  if (!(o.warmup_multiplier >= 1)) invalid("--warmup-multiplier", "must be at least 1");
-  require_at_least("--weight-decay", o.weight_decay, 0.0);
-  if (!(o.momentum >= 0 && o.momentum < 1)) invalid("--momentum", "must be in [0, 1)");
-  require_at_least<int64_t>("--epochs", o.epochs, 1);
+  kCheck.at_least("--num-workers", o.num_workers, 1);
+  kCheck.at_least<int64_t>("--prefetch", o.prefetch, 1);
+  kCheck.at_least<int64_t>("--batch-size", o.batch_size, 1);
+  if (!(o.width > 0)) kCheck.invalid("--width", "must be positive, got " + std::to_string(o.width));
+  kCheck.at_least<int64_t>("--feature-dim", o.feature_dim, 1);
+  if (!(o.contrast_temperature > 0)) kCheck.invalid("--contrast-temperature", "must be positive");
+  if (!(o.base_lr > 0)) kCheck.invalid("--base-learning-rate", "must be positive");
+  validate_lr_schedule_options(o, kCheck);
+  validate_sgd_options(o.momentum, o.weight_decay, kCheck);
+  kCheck.at_least<int64_t>("--epochs", o.epochs, 1);
   if (o.start_epoch < 1 || o.start_epoch > o.epochs) {
-    invalid("--start-epoch", "must be in [1, epochs=" + std::to_string(o.epochs) + "], got " +
-                                 std::to_string(o.start_epoch));
+    kCheck.invalid("--start-epoch", "must be in [1, epochs=" + std::to_string(o.epochs) +
+                                        "], got " + std::to_string(o.start_epoch));
   }
-  for (size_t i = 0; i < o.lr_decay_epochs.size(); ++i) {
-    if (o.lr_decay_epochs[i] < 0 || (i > 0 && o.lr_decay_epochs[i] < o.lr_decay_epochs[i - 1])) {
-      invalid("--lr-decay-epochs", "must be non-negative and non-decreasing");
-    }
-  }
-  require_at_least<int64_t>("--print-freq", o.print_freq, 1);
-  require_at_least<int64_t>("--save-freq", o.save_freq, 1);
-  require_at_least<int64_t>("--save-every-steps", o.save_every_steps, 0);
-  require_at_least<int64_t>("--max-steps", o.max_steps, 0);
-  require_at_least("--threads", o.threads, 1);
+  kCheck.at_least<int64_t>("--print-freq", o.print_freq, 1);
+  kCheck.at_least<int64_t>("--save-freq", o.save_freq, 1);
+  kCheck.at_least<int64_t>("--save-every-steps", o.save_every_steps, 0);
+  kCheck.at_least<int64_t>("--max-steps", o.max_steps, 0);
+  kCheck.at_least("--threads", o.threads, 1);
   if (o.auto_resume && !o.resume.empty()) {
-    invalid("--resume", "give either --resume FILE or --auto-resume, not both");
+    kCheck.invalid("--resume", "give either --resume FILE or --auto-resume, not both");
   }
 }
 
@@ -179,19 +148,22 @@ void validate_window(const PretrainOptions& o, int world_size) {
   const int64_t window = o.window_size / world_size;
   const int64_t stride = o.window_stride / world_size;
   if (window < o.batch_size) {
-    invalid("--window-size", std::to_string(o.window_size) + " over " + std::to_string(world_size) +
-                                 " ranks gives " + std::to_string(window) +
-                                 " images per rank, fewer than one "
-                                 "batch (--batch-size " +
-                                 std::to_string(o.batch_size) + ")");
+    kCheck.invalid("--window-size", std::to_string(o.window_size) + " over " +
+                                        std::to_string(world_size) + " ranks gives " +
+                                        std::to_string(window) +
+                                        " images per rank, fewer than one "
+                                        "batch (--batch-size " +
+                                        std::to_string(o.batch_size) + ")");
   }
   if (stride < 1) {
-    invalid("--window-stride", std::to_string(o.window_stride) + " over " +
-                                   std::to_string(world_size) + " ranks is 0 images per rank");
+    kCheck.invalid("--window-stride", std::to_string(o.window_stride) + " over " +
+                                          std::to_string(world_size) +
+                                          " ranks is 0 images per rank");
   }
   if (o.window_stride > o.window_size) {
-    invalid("--window-stride", "larger than --window-size (" + std::to_string(o.window_size) +
-                                   "): images between two windows would never be seen");
+    kCheck.invalid("--window-stride", "larger than --window-size (" +
+                                          std::to_string(o.window_size) +
+                                          "): images between two windows would never be seen");
   }
 }
 
@@ -227,12 +199,12 @@ void validate_pretrain_options(const PretrainOptions& options, int world_size) {
   validate_window(options, world_size);
   namespace fs = std::filesystem;
   if (!fs::is_regular_file(options.train_file)) {
-    invalid("--train-file", "no dataset at '" + options.train_file +
-                                "' (convert images with pic-prep, then pass --data-dir DIR "
-                                "holding train.h5, or --train-file FILE)");
+    kCheck.invalid("--train-file", "no dataset at '" + options.train_file +
+                                       "' (convert images with pic-prep, then pass --data-dir DIR "
+                                       "holding train.h5, or --train-file FILE)");
   }
   if (!options.resume.empty() && !fs::is_regular_file(options.resume)) {
-    invalid("--resume", "no checkpoint file at '" + options.resume + "'");
+    kCheck.invalid("--resume", "no checkpoint file at '" + options.resume + "'");
   }
 }
 
@@ -262,13 +234,9 @@ JsonObject pretrain_options_json(const PretrainOptions& o) {
       .add("feature_dim", o.feature_dim)
       .add("contrast_temperature", o.contrast_temperature)
       .add("optimizer", o.optimizer)
-      .add("base_learning_rate", o.base_lr)
-      .add("lr_scheduler", o.lr_scheduler)
-      .add("warmup_epoch", o.warmup_epoch)
-      .add("warmup_multiplier", o.warmup_multiplier)
-      .add("lr_decay_epochs", o.lr_decay_epochs)
-      .add("lr_decay_rate", o.lr_decay_rate)
-      .add("weight_decay", o.weight_decay)
+      .add("base_learning_rate", o.base_lr);
+  add_lr_schedule_json(json, o);
+  json.add("weight_decay", o.weight_decay)
       .add("momentum", o.momentum)
       .add("epochs", o.epochs)
       .add("start_epoch", o.start_epoch)

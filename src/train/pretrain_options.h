@@ -19,10 +19,13 @@
 #include <vector>
 
 #include "train/json_object.h"
+#include "train/schedule_options.h"
 
 namespace pic {
 
-struct PretrainOptions {
+// The learning-rate schedule fields (lr_scheduler, warmup_epoch, ...) come from
+// LrScheduleOptions (schedule_options.h), shared with the other program.
+struct PretrainOptions : LrScheduleOptions {
   // Data.
   std::string data_dir = "./data";
   std::string train_file;  // "" = DATA_DIR/train.h5; resolved by parse_pretrain_options
@@ -54,11 +57,6 @@ struct PretrainOptions {
   // Optimisation.
   std::string optimizer = "sgd";
   double base_lr = 0.03;  // at a global batch of 256
-  std::string lr_scheduler = "cosine";
-  double warmup_epoch = 5;
-  double warmup_multiplier = 100;
-  std::vector<int64_t> lr_decay_epochs{120, 160, 200};
-  double lr_decay_rate = 0.1;
   double weight_decay = 1e-4;
   double momentum = 0.9;
   int64_t epochs = 100;
