@@ -95,6 +95,15 @@ int main(int argc, char** argv) {
       throw std::invalid_argument(cli.convert.output +
                                   ": exists already (pass --overwrite to replace it)");
     }
+    // Checked before converting anything, so that a typo costs seconds, not the conversion.
+    const std::filesystem::path output(cli.convert.output);
+    if (std::filesystem::is_directory(output)) {
+      throw std::invalid_argument(cli.convert.output + ": is a folder; --output names a file");
+    }
+    if (output.has_parent_path() && !std::filesystem::is_directory(output.parent_path())) {
+      throw std::invalid_argument(cli.convert.output + ": the folder " +
+                                  output.parent_path().string() + " does not exist");
+    }
     cli.convert.source = cli.input;
     cli.convert.created_by = std::string("pic-prep ") + PIC_VERSION;
     std::unique_ptr<pic::prep::ImageSource> source = open_source(cli);

@@ -89,9 +89,20 @@ std::vector<uint8_t> ZipSource::read(size_t i) const {
   }
   std::vector<uint8_t> data(stat.size);
   zip_int64_t got = stat.size > 0 ? zip_fread(file, data.data(), stat.size) : 0;
+  // libzip compares the CRC only when a read reaches the end of the entry: ask for one byte
+  // more, so that a damaged entry is reported instead of stored.
+  uint8_t past_end = 0;
+  if (got >= 0 && zip_fread(file, &past_end, 1) < 0) got = -1;
   std::string message = got < 0 ? zip_file_strerror(file) : "";
-  zip_fclose(file);
+  const int close_error = zip_fclose(file);
   if (got < 0) throw std::runtime_error("read error in the zip: " + message);
+  if (close_error != 0) {
+    zip_error_t error;
+    zip_error_init_with_code(&error, close_error);
+    std::string text = zip_error_strerror(&error);
+    zip_error_fini(&error);
+    throw std::runtime_error("read error in the zip: " + text);
+  }
   if (static_cast<zip_uint64_t>(got) != stat.size) {
     throw std::runtime_error("short read in the zip (" + std::to_string(got) + " of " +
                              std::to_string(stat.size) + " bytes)");

@@ -244,6 +244,11 @@ const std::string& FlatJson::raw(const std::string& key) const {
   return it->second;
 }
 
+std::string FlatJson::text_or(const std::string& key, const std::string& fallback) const {
+  auto it = values_.find(key);
+  return it == values_.end() ? fallback : it->second;
+}
+
 std::string FlatJson::get_string(const std::string& key) const {
   const std::string& value = raw(key);
   if (!is_string_.at(key)) {

@@ -54,6 +54,8 @@ class FlatJson {
   double get_double(const std::string& key) const;
   int64_t get_int(const std::string& key) const;
   bool get_bool(const std::string& key) const;
+  // The value as JSON text (strings without quotes); `fallback` when the key is missing.
+  std::string text_or(const std::string& key, const std::string& fallback) const;
 
  private:
   const std::string& raw(const std::string& key) const;

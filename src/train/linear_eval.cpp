@@ -316,6 +316,13 @@ int run_linear_eval(int argc, char** argv, Communicator& comm) {
                                std::to_string(s.train_shard.info.num_classes) + " classes, " +
                                o.val_file + " has " + std::to_string(s.num_classes));
     }
+    // Checked before the (long) feature extraction, not after it.
+    if (s.train_shard.info.num_images < o.total_batch_size) {
+      throw std::invalid_argument("pic-linear: --total-batch-size " +
+                                  std::to_string(o.total_batch_size) + " is larger than " +
+                                  o.train_file + " (" +
+                                  std::to_string(s.train_shard.info.num_images) + " images)");
+    }
   }
   log_root(comm, "val: " + std::to_string(s.val_shard.info.num_images) + " images, " +
                      std::to_string(s.num_classes) + " classes" +

@@ -20,6 +20,7 @@
 #include "train/gradient_sync.h"
 #include "train/metrics_log.h"
 #include "train/rank_strings.h"
+#include "train/resume_check.h"
 #include "train/stop_signal.h"
 #include "train/training_plan.h"
 
@@ -145,9 +146,13 @@ int64_t maybe_resume(const PretrainOptions& o, Run& run, Communicator& comm) {
          "continues from the same step, but its losses will not match an uninterrupted "
          "run bit for bit");
   }
-  if (loaded.state.seed != o.seed) {
-    log0(comm, "warning: the checkpoint's --seed was " + std::to_string(loaded.state.seed) +
-                   ", this run's is " + std::to_string(o.seed));
+  const auto changes =
+      changed_run_options(loaded.state.config_json, run.config_json, loaded.path);
+  if (!changes.empty()) {
+    log0(comm, "warning: resuming with options that differ from the checkpoint's: " +
+                   describe_changes(changes) +
+                   "; training continues from step " + std::to_string(loaded.state.step) +
+                   " but is no longer the same run");
   }
   return loaded.state.step;
 }

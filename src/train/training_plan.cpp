@@ -62,6 +62,16 @@ TrainingPlan plan_training(const PretrainOptions& o, int64_t num_instances, int6
     plan.warmup_epochs = o.warmup_epoch;
     plan.lr_decay_epochs = o.lr_decay_epochs;
   }
+  if (plan.warmup_epochs > static_cast<double>(plan.epochs)) {
+    // Checked here, in the user's units, rather than by the schedule in window epochs.
+    throw std::invalid_argument(
+        "pic-pretrain: --warmup-epoch " + std::to_string(o.warmup_epoch) +
+        " is longer than the whole run (--epochs " + std::to_string(o.epochs) +
+        (o.use_sliding_window_sampler ? "; in window epochs " + std::to_string(plan.warmup_epochs) +
+                                            " > " + std::to_string(plan.epochs)
+                                      : std::string()) +
+        "); lower --warmup-epoch");
+  }
   plan.total_steps = plan.epochs * plan.iters_per_epoch;
   plan.first_step = (o.start_epoch - 1) * plan.iters_per_epoch;
   plan.end_step = o.max_steps > 0 ? std::min(plan.total_steps, o.max_steps) : plan.total_steps;

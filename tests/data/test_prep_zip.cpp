@@ -93,4 +93,37 @@ TEST_CASE("pic-prep zip: a bad map line fails with its line number", "[prep][zip
   }
 }
 
+TEST_CASE("pic-prep zip: an entry whose bytes fail the zip's CRC is skipped", "[prep][zip]") {
+  TempDir dir;
+  const std::string zip = make_zip(dir);
+  // Flip one byte in the middle of the stored entry n02/c.JPEG: the JPEG may still decode,
+  // but the bytes are not the ones that were archived.
+  std::ofstream script(dir / "damage.py");
+  script << "import sys, zipfile\n"
+            "z = zipfile.ZipFile(sys.argv[1])\n"
+            "info = z.getinfo('n02/c.JPEG')\n"
+            "z.close()\n"
+            "data = bytearray(open(sys.argv[1], 'rb').read())\n"
+            "name_len = int.from_bytes(data[info.header_offset + 26:info.header_offset + 28], 'little')\n"
+            "extra_len = int.from_bytes(data[info.header_offset + 28:info.header_offset + 30], 'little')\n"
+            "start = info.header_offset + 30 + name_len + extra_len\n"
+            "data[start + info.compress_size // 2] ^= 0x55\n"
+            "open(sys.argv[1], 'wb').write(data)\n";
+  script.close();
+  REQUIRE(std::system(("/usr/bin/python3 " + (dir / "damage.py") + " " + zip).c_str()) == 0);
+  std::ofstream(dir / "train_map.txt") << "n01/a.JPEG\t0\nn02/c.JPEG\t1\n";
+  const std::string out = dir / "train.h5";
+  PrepRun run = run_prep("--input-format zip --input " + zip + " --output " + out, dir);
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  CHECK_THAT(run.output, Catch::Contains("skipped n02/c.JPEG: "));
+  CHECK_THAT(run.output, Catch::Contains("CRC"));
+  CHECK(read_dataset_info(out).num_images == 1);
+
+  PrepRun strict = run_prep("--input-format zip --strict --input " + zip + " --output " +
+                                (dir / "strict.h5"), dir);
+  CHECK(strict.exit_code != 0);
+  CHECK_FALSE(std::filesystem::exists(dir / "strict.h5"));
+}
+
 }  // namespace

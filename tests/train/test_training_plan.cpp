@@ -85,3 +85,20 @@ TEST_CASE("a shard smaller than one batch is an error") {
   o.batch_size = 64;
   CHECK_THROWS_WITH(pic::plan_training(o, 100, 50, 2), Catch::Contains("fewer than one batch"));
 }
+
+TEST_CASE("a warm-up longer than the run names both flags in the user's units") {
+  auto o = small_options();
+  o.use_sliding_window_sampler = true;
+  o.window_size = 256;
+  o.window_stride = 32;
+  o.epochs = 2;
+  o.warmup_epoch = 5;
+  try {
+    pic::plan_training(o, 1000, 500, 2);
+    FAIL("expected an error");
+  } catch (const std::invalid_argument& e) {
+    const std::string message = e.what();
+    CHECK(message.find("--warmup-epoch 5") != std::string::npos);
+    CHECK(message.find("--epochs 2") != std::string::npos);
+  }
+}

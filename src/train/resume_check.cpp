@@ -1,0 +1,56 @@
+#include "train/resume_check.h"
+
+#include <algorithm>
+
+#include "train/json_object.h"
+
+namespace pic {
+namespace {
+
+constexpr const char* kRunDefiningOptions[] = {
+    "train_file",    "aug",           "crop",
+    "crop2",         "image_size",    "image_size2",
+    "num_crop",      "num_crop2",     "batch_size",
+    "use_sliding_window_sampler",     "window_size",
+    "window_stride", "shuffle_per_epoch",
+    "model",         "contrast_temperature",
+    "base_learning_rate",             "lr_scheduler",
+    "warmup_epoch",  "warmup_multiplier",
+    "lr_decay_epochs",                "lr_decay_rate",
+    "weight_decay",  "momentum",      "epochs",
+    "seed",
+};
+
+// JSON key -> the flag a user typed.
+std::string flag_of(std::string key) {
+  if (key == "base_learning_rate") return "--base-lr";
+  std::replace(key.begin(), key.end(), '_', '-');
+  return "--" + key;
+}
+
+}  // namespace
+
+std::vector<ChangedOption> changed_run_options(const std::string& saved_config_json,
+                                               const std::string& current_config_json,
+                                               const std::string& checkpoint_path) {
+  const FlatJson saved(saved_config_json, checkpoint_path + " (attribute config)");
+  const FlatJson now(current_config_json, "this run's options");
+  std::vector<ChangedOption> changes;
+  for (const char* key : kRunDefiningOptions) {
+    std::string before = saved.text_or(key, "(absent)");
+    std::string after = now.text_or(key, "(absent)");
+    if (before != after) changes.push_back({key, before, after});
+  }
+  return changes;
+}
+
+std::string describe_changes(const std::vector<ChangedOption>& changes) {
+  std::string text;
+  for (const ChangedOption& c : changes) {
+    if (!text.empty()) text += ", ";
+    text += flag_of(c.name) + " " + c.now + " (checkpoint: " + c.saved + ")";
+  }
+  return text;
+}
+
+}  // namespace pic

@@ -1,0 +1,46 @@
+// A resumed run is told which run-defining options differ from its checkpoint's.
+#include <catch2/catch.hpp>
+
+#include "train/json_object.h"
+#include "train/pretrain_options.h"
+#include "train/resume_check.h"
+
+namespace {
+
+std::string options_json(const pic::PretrainOptions& o) {
+  return pic::pretrain_options_json(o).dump();
+}
+
+}  // namespace
+
+TEST_CASE("resume check: identical runs and cosmetic changes report nothing") {
+  pic::PretrainOptions saved;
+  pic::PretrainOptions now = saved;
+  CHECK(pic::changed_run_options(options_json(saved), options_json(now), "c.h5").empty());
+
+  now.print_freq = 7;  // logging, threads, cadence and --max-steps may change freely
+  now.threads = 2;
+  now.max_steps = 100;
+  now.save_every_steps = 50;
+  now.auto_resume = true;
+  CHECK(pic::changed_run_options(options_json(saved), options_json(now), "c.h5").empty());
+}
+
+TEST_CASE("resume check: data, batch and schedule changes are named with both values") {
+  pic::PretrainOptions saved;
+  saved.train_file = "a/train.h5";
+  pic::PretrainOptions now = saved;
+  now.train_file = "b/train.h5";
+  now.batch_size = 16;
+  now.image_size = 32;
+  now.base_lr = 0.5;
+  const auto changes = pic::changed_run_options(options_json(saved), options_json(now), "c.h5");
+  REQUIRE(changes.size() == 4);
+  CHECK(changes[0].name == "train_file");
+  CHECK(changes[0].saved == "a/train.h5");
+  CHECK(changes[0].now == "b/train.h5");
+  const std::string text = pic::describe_changes(changes);
+  CHECK(text.find("--batch-size 16 (checkpoint: 64)") != std::string::npos);
+  CHECK(text.find("--image-size 32 (checkpoint: 224)") != std::string::npos);
+  CHECK(text.find("--base-lr 0.5 (checkpoint: 0.03") != std::string::npos);
+}
