@@ -37,8 +37,9 @@ uint64_t hash_key(std::initializer_list<uint64_t> words) {
 }
 
 void CounterRng::refill() {
-  block_ = philox4x32({static_cast<uint32_t>(counter_), static_cast<uint32_t>(counter_ >> 32), 0, 0},
-                      key_);
+  const std::array<uint32_t, 4> counter{static_cast<uint32_t>(counter_),
+                                         static_cast<uint32_t>(counter_ >> 32), 0, 0};
+  block_ = philox4x32(counter, key_);
   ++counter_;
   used_ = 0;
 }

@@ -104,9 +104,10 @@ TEST_CASE("pic-prep zip: an entry whose bytes fail the zip's CRC is skipped", "[
             "info = z.getinfo('n02/c.JPEG')\n"
             "z.close()\n"
             "data = bytearray(open(sys.argv[1], 'rb').read())\n"
-            "name_len = int.from_bytes(data[info.header_offset + 26:info.header_offset + 28], 'little')\n"
-            "extra_len = int.from_bytes(data[info.header_offset + 28:info.header_offset + 30], 'little')\n"
-            "start = info.header_offset + 30 + name_len + extra_len\n"
+            "h = info.header_offset\n"
+            "name_len = int.from_bytes(data[h + 26:h + 28], 'little')\n"
+            "extra_len = int.from_bytes(data[h + 28:h + 30], 'little')\n"
+            "start = h + 30 + name_len + extra_len\n"
             "data[start + info.compress_size // 2] ^= 0x55\n"
             "open(sys.argv[1], 'wb').write(data)\n";
   script.close();
