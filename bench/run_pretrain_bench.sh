@@ -35,11 +35,13 @@ design=(--arch resnet18 --aug MultiCrop --crop 0.08 --crop2 0.14 --image-size 64
         --image-size2 32 --num-crop 1 --num-crop2 3 --batch-size 32)
 
 printf '%-58s %10s %10s %8s\n' configuration "1 rank" "2 ranks" ratio
+config=0
 bench() {  # bench LABEL DATA FLAGS...
   local label=$1 data=$2; shift 2
   local one two
-  one=$(run "$label" 1 "$data" "${common[@]}" "$@")
-  two=$(run "$label" 2 "$data" "${common[@]}" "$@")
+  config=$((config + 1))
+  one=$(run "config$config" 1 "$data" "${common[@]}" "$@")
+  two=$(run "config$config" 2 "$data" "${common[@]}" "$@")
   printf '%-58s %10.1f %10.1f %7.2fx\n' "$label" "$one" "$two" "$(awk -v a="$two" -v b="$one" 'BEGIN { print a / b }')"
 }
 bench "main job: r18 w0.125 small stem, SimCLR 28px, N=10k" "$subset" "${small[@]}"

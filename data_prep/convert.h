@@ -18,7 +18,7 @@ struct ConvertOptions {
   bool strict = false;          // any problem fails the conversion, no output is written
   int threads = 2;              // decode/verify threads
   double progress_seconds = 5;  // interval between progress lines
-  // Keep only the first max_images of the shuffled order (0: all): a class-balanced random
+  // Keep only the first max_images of the shuffled order (0: all): a uniformly random
   // subset, e.g. for a short demonstration run. Skipped images are not replaced.
   int64_t max_images = 0;
 };

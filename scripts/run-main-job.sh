@@ -5,12 +5,12 @@
 #   architecture randomly initialised, print both.
 #
 # Usage: scripts/run-main-job.sh [--full] [--ranks N] [--out DIR]
-#   default  ~15 min on 2 cores: PIC pre-trains on a 10 000-image class-balanced subset of the
+#   default  ~15 min on 2 cores: PIC pre-trains on a random 10 000-image subset of the
 #            train split (the first 10 000 of pic-prep's shuffled order); the linear probe
 #            trains on all 60 000 train images and reports top-1/top-5 on the 10 000 test
 #            images.
 #   --full   pre-trains on all 60 000 train images (slower: PIC's replicated classifier costs
-#            O(N) per step in this version; see docs/main-job.md).
+#            O(N) per step in this version; see README.md).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ranks=2
