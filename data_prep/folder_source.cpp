@@ -74,6 +74,7 @@ FolderSource::FolderSource(const std::string& root) : root_(root) {
       estimated_total_bytes_ += it->file_size(ec);
     }
     std::sort(files.begin(), files.end());
+    if (files.empty()) empty_classes_.push_back(class_names_[label]);
     for (std::string& file : files) {
       items_.push_back(SourceItem{std::move(file), static_cast<int32_t>(label)});
     }

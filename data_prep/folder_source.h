@@ -20,10 +20,14 @@ class FolderSource final : public ImageSource {
 
   // Files below class folders that were not images by extension.
   int64_t ignored_files() const { return ignored_files_; }
+  // Class folders without a single image: still classes (labels follow the sorted names),
+  // but most likely a mistake worth a warning.
+  const std::vector<std::string>& empty_classes() const { return empty_classes_; }
 
  private:
   std::string root_;
   int64_t ignored_files_ = 0;
+  std::vector<std::string> empty_classes_;
 };
 
 // Whole content of a file; throws with the reason when it cannot be read.

@@ -42,6 +42,11 @@ std::unique_ptr<pic::prep::ImageSource> open_source(const CliOptions& cli) {
       std::cout << "pic-prep: ignored " << folder->ignored_files()
                 << " files without an image extension" << std::endl;
     }
+    for (const std::string& name : folder->empty_classes()) {
+      std::cout << "pic-prep: warning: class folder " << name
+                << " holds no image; it stays a class (its label is kept) with no examples"
+                << std::endl;
+    }
     source = std::move(folder);
   } else {
     source = std::make_unique<ZipSource>(

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <fstream>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace pic::prep {
 namespace {
@@ -47,10 +48,19 @@ ZipSource::ZipSource(const std::string& zip_path, const std::string& map_path)
   std::ifstream map(map_path);
   if (!map) throw std::runtime_error(map_path + ": cannot open the map file");
   std::string line;
+  std::unordered_map<std::string, int64_t> line_of_path;  // a path listed twice is an error
   for (int64_t line_no = 1; std::getline(map, line); ++line_no) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    // Editors on some systems start UTF-8 text files with a byte-order mark.
+    if (line_no == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
     if (line.find_first_not_of(" \t") == std::string::npos) continue;  // blank line
     items_.push_back(parse_map_line(line, map_path, line_no));
+    auto [it, inserted] = line_of_path.emplace(items_.back().name, line_no);
+    if (!inserted) {
+      throw std::runtime_error(map_path + ":" + std::to_string(line_no) + ": " +
+                               items_.back().name + " is listed already on line " +
+                               std::to_string(it->second));
+    }
   }
   if (items_.empty()) throw std::runtime_error(map_path + ": no images listed");
   use_numbered_class_names();

@@ -116,6 +116,20 @@ TEST_CASE(
   CHECK(seen.size() == 7);
 }
 
+TEST_CASE("pic-prep folder: an empty class folder stays a class, with a warning",
+          "[prep][folder]") {
+  TempDir dir;
+  Tree tree = make_tree(dir);
+  fs::create_directories(fs::path(tree.root) / "birds");  // sorts first: label 0, no images
+  const std::string out = dir / "train.h5";
+  PrepRun run = run_prep("--input-format folder --input " + tree.root + " --output " + out, dir);
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  CHECK_THAT(run.output, Catch::Contains("warning: class folder birds holds no image"));
+  DatasetInfo info = read_dataset_info(out);
+  CHECK(info.class_names == std::vector<std::string>{"birds", "cats", "dogs", "misc"});
+}
+
 TEST_CASE("pic-prep folder --strict: any problem fails and leaves no output", "[prep][folder]") {
   TempDir dir;
   Tree tree = make_tree(dir);

@@ -37,8 +37,10 @@ std::string make_zip(const TempDir& dir) {
 TEST_CASE("pic-prep zip: entries and labels from the map, problems skipped", "[prep][zip]") {
   TempDir dir;
   const std::string zip = make_zip(dir);
-  std::ofstream(dir / "train_map.txt") << "n01/a.JPEG\t0\nn01/b.JPEG\t0\r\nn02/c.JPEG\t2\n"
-                                          "n02/broken.JPEG\t2\nn02/missing.JPEG\t1\n\n";
+  // A byte-order mark before the first path, CRLF on one line, a blank line at the end.
+  std::ofstream(dir / "train_map.txt") << "\xEF\xBB\xBFn01/a.JPEG\t0\nn01/b.JPEG\t0\r\n"
+                                          "n02/c.JPEG\t2\nn02/broken.JPEG\t2\n"
+                                          "n02/missing.JPEG\t1\n\n";
   const std::string out = dir / "train.h5";
   PrepRun run = run_prep("--input-format zip --input " + zip + " --output " + out, dir);
   INFO(run.output);
@@ -83,7 +85,9 @@ TEST_CASE("pic-prep zip: a bad map line fails with its line number", "[prep][zip
        {Case{"n01/a.JPEG\t0\nn01/b.JPEG\t0\nn02/c.JPEG 2\n",
              "train_map.txt:3: expected 'path<TAB>label', found no TAB"},
         Case{"n01/a.JPEG\t0\nn01/b.JPEG\tcat\n", "train_map.txt:2: label 'cat' is not an integer"},
-        Case{"n01/a.JPEG\t-1\n", "train_map.txt:1: label -1 is outside"}}) {
+        Case{"n01/a.JPEG\t-1\n", "train_map.txt:1: label -1 is outside"},
+        Case{"n01/a.JPEG\t0\nn01/b.JPEG\t0\nn01/a.JPEG\t1\n",
+             "train_map.txt:3: n01/a.JPEG is listed already on line 1"}}) {
     std::ofstream(dir / "train_map.txt") << c.map;
     PrepRun run = run_prep("--input-format zip --input " + zip + " --output " + out, dir);
     INFO(run.output);
