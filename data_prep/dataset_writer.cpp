@@ -9,6 +9,7 @@
 
 #include "data/dataset_format.h"
 #include "data/hdf5_attributes.h"
+#include "interrupt_cleanup.h"
 
 namespace pic::prep {
 namespace {
@@ -28,6 +29,7 @@ void append_value(std::vector<char>& pending, T value) {
 DatasetWriter::DatasetWriter(std::string output_path, DatasetMetadata metadata)
     : output_path_(std::move(output_path)), metadata_(std::move(metadata)) {
   temporary_path_ = output_path_ + ".tmp-" + std::to_string(::getpid());
+  remove_on_interrupt(temporary_path_);
   file_ = h5_file(H5Fcreate(temporary_path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
                   "create the output file " + temporary_path_);
   string_type_ = h5_fixed_string_type(std::max<size_t>(1, metadata_.max_source_name_length));
@@ -62,6 +64,7 @@ DatasetWriter::~DatasetWriter() {
   file_ = H5Id();
   std::error_code ec;
   std::filesystem::remove(temporary_path_, ec);
+  forget_on_interrupt();
 }
 
 DatasetWriter::Appendable DatasetWriter::create(const char* name, hid_t file_type,
@@ -179,6 +182,7 @@ void DatasetWriter::finish() {
     throw std::runtime_error(temporary_path_ + ": cannot rename to " + output_path_ + ": " +
                              ec.message());
   }
+  forget_on_interrupt();
   finished_ = true;
 }
 

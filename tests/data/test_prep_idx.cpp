@@ -154,4 +154,29 @@ TEST_CASE("pic-prep idx: mismatched label count and a short class list are clear
   CHECK_THAT(run.output, Catch::Contains("has 3 class names"));
 }
 
+TEST_CASE("pic-prep interrupted by SIGTERM or SIGHUP leaves no file behind", "[prep][idx]") {
+  TempDir dir;
+  const std::string fm = "/usr/share/datasets/fashion-mnist/";
+  for (const char* signal_name : {"TERM", "HUP"}) {
+    // The whole train split on one thread takes seconds; the signal is sent once the
+    // temporary file exists, so it lands mid-conversion.
+    const std::string command =
+        "cd " + dir.path().string() + " && { " + PIC_PREP_EXE +
+        " --input-format idx --input " + fm + "train-images-idx3-ubyte.gz --labels " + fm +
+        "train-labels-idx1-ubyte.gz --threads 1 --output out.h5 > log.txt 2>&1 & pid=$!; "
+        "for i in $(seq 200); do ls out.h5.tmp-* >/dev/null 2>&1 && break; sleep 0.05; done; "
+        "kill -" + signal_name + " $pid; wait $pid; echo $? > status.txt; }";
+    REQUIRE(std::system(("bash -c '" + command + "'").c_str()) == 0);
+    std::ifstream status_file(dir / "status.txt");
+    int status = 0;
+    status_file >> status;
+    INFO("signal " << signal_name << ", exit status " << status);
+    CHECK(status > 128);  // killed by the signal, not finished
+    CHECK_FALSE(std::filesystem::exists(dir / "out.h5"));
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+      CHECK(entry.path().filename().string().find(".tmp-") == std::string::npos);
+    }
+  }
+}
+
 }  // namespace
