@@ -17,6 +17,7 @@
 #include "train/json_object.h"
 #include "train/linear_options.h"
 #include "train/metrics_log.h"
+#include "train/root_log.h"
 
 namespace pic {
 namespace {
@@ -25,12 +26,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-void log_root(Communicator& comm, const std::string& line) {
-  if (!comm.is_root()) return;
-  std::printf("%s\n", line.c_str());
-  std::fflush(stdout);
 }
 
 LinearProbeConfig probe_config(const LinearOptions& o) {

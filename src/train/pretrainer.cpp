@@ -21,6 +21,7 @@
 #include "train/metrics_log.h"
 #include "train/rank_strings.h"
 #include "train/resume_check.h"
+#include "train/root_log.h"
 #include "train/stop_signal.h"
 #include "train/training_plan.h"
 
@@ -29,13 +30,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-// Rank 0's log lines, flushed at once so that Slurm logs stay in order.
-void log0(Communicator& comm, const std::string& line) {
-  if (!comm.is_root()) return;
-  std::fputs((line + "\n").c_str(), stdout);
-  std::fflush(stdout);
-}
 
 NamedTensors to_named(const torch::OrderedDict<std::string, torch::Tensor>& dict) {
   NamedTensors named;
@@ -123,9 +117,9 @@ std::string choose_resume_path(const PretrainOptions& o, Communicator& comm) {
     } else if (o.auto_resume) {
       if (auto latest = find_latest_checkpoint(o.output_dir)) {
         path = latest->path;
-        if (!latest->note.empty()) log0(comm, "warning: " + latest->note);
+        if (!latest->note.empty()) log_root(comm, "warning: " + latest->note);
       } else {
-        log0(comm, "auto-resume: no checkpoint in " + o.output_dir + ", starting from scratch");
+        log_root(comm, "auto-resume: no checkpoint in " + o.output_dir + ", starting from scratch");
       }
     }
   }
@@ -138,10 +132,10 @@ int64_t maybe_resume(const PretrainOptions& o, Run& run, Communicator& comm) {
   if (path.empty()) return run.plan.first_step;
   LoadedCheckpoint loaded =
       load_checkpoint(path, comm, checkpoint_tensors(run), run.rows, InstanceRows::kAll);
-  log0(comm, "resumed from " + loaded.path + " at step " + std::to_string(loaded.state.step) +
+  log_root(comm, "resumed from " + loaded.path + " at step " + std::to_string(loaded.state.step) +
                  " (written by " + std::to_string(loaded.saved_world_size) + " ranks)");
   if (loaded.saved_world_size != comm.world_size()) {
-    log0(comm,
+    log_root(comm,
          "warning: the checkpoint was written by another number of ranks: training "
          "continues from the same step, but its losses will not match an uninterrupted "
          "run bit for bit");
@@ -149,7 +143,7 @@ int64_t maybe_resume(const PretrainOptions& o, Run& run, Communicator& comm) {
   const auto changes =
       changed_run_options(loaded.state.config_json, run.config_json, loaded.path);
   if (!changes.empty()) {
-    log0(comm, "warning: resuming with options that differ from the checkpoint's: " +
+    log_root(comm, "warning: resuming with options that differ from the checkpoint's: " +
                    describe_changes(changes) +
                    "; training continues from step " + std::to_string(loaded.state.step) +
                    " but is no longer the same run");
@@ -168,7 +162,7 @@ std::string save(const PretrainOptions& o, Run& run, Communicator& comm, int64_t
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   char text[64];
   std::snprintf(text, sizeof text, " (%.2f s)", seconds);
-  log0(comm, "checkpoint: " + path + text);
+  log_root(comm, "checkpoint: " + path + text);
   return path;
 }
 
@@ -243,9 +237,9 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
   comm.barrier();
   JsonObject config = pretrain_options_json(o);
   config.add("world_size", world);
-  log0(comm, "pic-pretrain configuration:\n" + format_options_table(config));
+  log_root(comm, "pic-pretrain configuration:\n" + format_options_table(config));
   const std::string placement = placement_table(comm, o.threads, o.num_workers);
-  log0(comm, "placement:\n" + placement);
+  log_root(comm, "placement:\n" + placement);
 
   // Data: each rank reads its own shard; steps come from the smallest one.
   const auto read_start = Clock::now();
@@ -253,14 +247,14 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
       read_dataset_shard(o.train_file, mpi_comm_of(comm, "pic-pretrain")));
   const int64_t n = shard->info.num_images;
   const int64_t min_shard = comm.all_reduce_min(shard->size());
-  log0(comm,
+  log_root(comm,
        "data: " + o.train_file + ", " + std::to_string(n) + " images, shards of " +
            std::to_string(min_shard) + ".." + std::to_string(shard->size()) + " images, read in " +
            std::to_string(std::chrono::duration<double>(Clock::now() - read_start).count()) + " s");
 
   Run run;
   run.plan = plan_training(o, n, min_shard, world);
-  for (const auto& warning : run.plan.warnings) log0(comm, "warning: " + warning);
+  for (const auto& warning : run.plan.warnings) log_root(comm, "warning: " + warning);
   run.model = build_model(o, n, comm);
   run.parameters = to_named(run.model->named_parameters());
   run.state = run.parameters;
@@ -272,13 +266,13 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
   run.schedule = std::make_unique<LrSchedule>(build_schedule(o, run.plan, world));
   run.rows = ShardedRows{n, shard->range};
   run.config_json = config.dump();
-  log0(comm, describe_plan(o, run.plan, n, world, run.schedule->config().base_lr));
+  log_root(comm, describe_plan(o, run.plan, n, world, run.schedule->config().base_lr));
   if (comm.is_root()) write_config_json(o.output_dir, config.dump(true));
 
   const int64_t first_step = maybe_resume(o, run, comm);
   const int64_t end_step = run.plan.end_step;
   if (first_step >= end_step) {
-    log0(comm, "nothing to do: step " + std::to_string(first_step) + " >= end step " +
+    log_root(comm, "nothing to do: step " + std::to_string(first_step) + " >= end step " +
                    std::to_string(end_step));
     return 0;
   }
@@ -334,7 +328,7 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
       m.optimizer_seconds = run.phases.optimizer / steps_in_interval;
       run.phases = PhaseSeconds{};
       steps_in_interval = 0;
-      log0(comm, format_step_line(m));
+      log_root(comm, format_step_line(m));
       if (metrics_file) metrics_file->write(m);
     }
 
@@ -345,7 +339,7 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
       save(o, run, comm, done);
     }
     if (request == StopRequest::kCheckpointAndExit && done < end_step) {
-      log0(comm, "stopped by signal after step " + std::to_string(done) +
+      log_root(comm, "stopped by signal after step " + std::to_string(done) +
                      "; continue with --auto-resume");
       return 0;
     }
@@ -356,7 +350,7 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
                 static_cast<long long>(first_step), static_cast<long long>(end_step),
                 format_duration(seconds).c_str(),
                 (end_step - first_step) * images_per_step / seconds);
-  log0(comm, text);
+  log_root(comm, text);
   return 0;
 }
 
