@@ -199,6 +199,8 @@ int run_all(pic::Communicator& comm, const std::string& dir) {
   }
 
   // 4. A truncated step 3 and a step 4 without `complete`: both refused, step 2 used.
+  // Every rank has finished looking at step 3's directory before rank 0 changes it.
+  comm.barrier();
   if (comm.is_root()) {
     const auto size = fs::file_size(second);
     fs::copy_file(second, fs::path(dir) / "ckpt_00000003.h5");
