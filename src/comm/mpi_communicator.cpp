@@ -207,6 +207,43 @@ torch::Tensor MpiCommunicator::all_gather_rows(const torch::Tensor& input) {
   return out;
 }
 
+torch::Tensor MpiCommunicator::reduce_scatter_rows(const torch::Tensor& input,
+                                                   const std::vector<int64_t>& rows_per_rank) {
+  check_cpu_contiguous(input, "reduce_scatter_rows", rank_);
+  const MPI_Datatype type = mpi_type_of(input.scalar_type());
+  int64_t total_rows = 0;
+  for (int64_t rows : rows_per_rank) total_rows += rows;
+  if (static_cast<int>(rows_per_rank.size()) != world_size_ || input.dim() < 1 ||
+      input.size(0) != total_rows) {
+    throw std::invalid_argument(
+        "rank " + std::to_string(rank_) + ": reduce_scatter_rows needs one row count per rank (" +
+        std::to_string(world_size_) + ") adding up to the tensor's rows, got " +
+        std::to_string(rows_per_rank.size()) + " counts adding up to " +
+        std::to_string(total_rows) + " for " + c10::str(input.sizes()));
+  }
+  const int64_t row_elems = total_rows == 0 ? 0 : input.numel() / total_rows;
+  std::vector<int64_t> out_shape = input.sizes().vec();
+  out_shape[0] = rows_per_rank[static_cast<size_t>(rank_)];
+
+  // Too large for MPI's int counts (never for a batch of features): sum everywhere, keep ours.
+  if (input.numel() > max_elements_per_call_) {
+    torch::Tensor sum = input.clone();
+    all_reduce(sum, MPI_SUM, "reduce_scatter_rows");
+    int64_t offset = 0;
+    for (int r = 0; r < rank_; ++r) offset += rows_per_rank[static_cast<size_t>(r)];
+    return sum.narrow(0, offset, out_shape[0]).clone();
+  }
+  std::vector<int> counts(rows_per_rank.size());
+  for (size_t r = 0; r < counts.size(); ++r) {
+    counts[r] = static_cast<int>(rows_per_rank[r] * row_elems);
+  }
+  torch::Tensor out = torch::empty(out_shape, input.options());
+  check_mpi(MPI_Reduce_scatter(input.data_ptr(), out.data_ptr(), counts.data(), type, MPI_SUM,
+                               comm_),
+            "MPI_Reduce_scatter", rank_);
+  return out;
+}
+
 void MpiCommunicator::broadcast(torch::Tensor& tensor, int root) {
   check_cpu_contiguous(tensor, "broadcast", rank_);
   if (root < 0 || root >= world_size_) {

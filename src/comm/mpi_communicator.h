@@ -50,6 +50,8 @@ class MpiCommunicator final : public Communicator {
   void all_reduce_max(torch::Tensor& tensor) override;
   void all_reduce_min(torch::Tensor& tensor) override;
   torch::Tensor all_gather_rows(const torch::Tensor& tensor) override;
+  torch::Tensor reduce_scatter_rows(const torch::Tensor& tensor,
+                                    const std::vector<int64_t>& rows_per_rank) override;
   void broadcast(torch::Tensor& tensor, int root) override;
   void barrier() override;
   [[noreturn]] void abort(const std::string& message, int exit_code = 1) override;

@@ -30,6 +30,11 @@ class Communicator {
   virtual void all_reduce_min(torch::Tensor& tensor) = 0;
   // Concatenation along dim 0 in rank order; ranks may contribute different row counts.
   virtual torch::Tensor all_gather_rows(const torch::Tensor& tensor) = 0;
+  // The sum over ranks of `tensor` [sum(rows_per_rank), ...] (same shape on every rank), of
+  // which this rank receives only its block: rows [offset_r, offset_r + rows_per_rank[r]),
+  // blocks in rank order. The inverse of all_gather_rows for gradients.
+  virtual torch::Tensor reduce_scatter_rows(const torch::Tensor& tensor,
+                                            const std::vector<int64_t>& rows_per_rank) = 0;
   // In place, from `root` to every rank.
   virtual void broadcast(torch::Tensor& tensor, int root) = 0;
   virtual void barrier() = 0;

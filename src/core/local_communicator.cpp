@@ -1,5 +1,7 @@
 #include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
+#include <string>
 
 #include "core/communicator.h"
 
@@ -41,6 +43,14 @@ class LocalCommunicator final : public Communicator {
   void all_reduce_max(torch::Tensor&) override {}
   void all_reduce_min(torch::Tensor&) override {}
   torch::Tensor all_gather_rows(const torch::Tensor& tensor) override { return tensor.clone(); }
+  torch::Tensor reduce_scatter_rows(const torch::Tensor& tensor,
+                                    const std::vector<int64_t>& rows_per_rank) override {
+    if (rows_per_rank.size() != 1 || tensor.dim() < 1 || tensor.size(0) != rows_per_rank[0]) {
+      throw std::invalid_argument("reduce_scatter_rows: a world of one needs one block of " +
+                                  std::to_string(tensor.dim() < 1 ? 0 : tensor.size(0)) + " rows");
+    }
+    return tensor.clone();
+  }
   void broadcast(torch::Tensor&, int) override {}
   void barrier() override {}
   [[noreturn]] void abort(const std::string& message, int exit_code) override {

@@ -3,15 +3,12 @@
 #include <stdexcept>
 #include <string>
 
-#include "core/counter_rng.h"
+#include "core/instance_classifier.h"
 
 namespace pic {
 namespace {
 
 namespace F = torch::nn::functional;
-
-// Separates the classifier's random stream from every other stream keyed by the run seed.
-constexpr uint64_t kSimMatrixStream = 0x5049435f53494dull;  // "PIC_SIM"
 
 torch::Tensor l2_normalize_rows(const torch::Tensor& x) {
   return F::normalize(x, F::NormalizeFuncOptions().p(2).dim(1));
@@ -68,13 +65,8 @@ PicModelImpl::PicModelImpl(const ResNetConfig& encoder_config, const PicConfig& 
   encoder = register_module("encoder", ResNet(encoder_config));
 
   // Row i depends on (seed, i) only, so any rank count builds the same classifier.
-  const int64_t n = config_.num_instances, d = encoder_config.feature_dim;
-  torch::Tensor rows = torch::empty({n, d}, torch::kFloat);
-  auto acc = rows.accessor<float, 2>();
-  for (int64_t i = 0; i < n; ++i) {
-    CounterRng rng(hash_key({kSimMatrixStream, config_.seed, static_cast<uint64_t>(i)}));
-    for (int64_t j = 0; j < d; ++j) acc[i][j] = static_cast<float>(0.01 * rng.normal());
-  }
+  torch::Tensor rows = initial_classifier_rows(config_.seed, 0, config_.num_instances,
+                                               encoder_config.feature_dim);
   sim_matrix = register_parameter("sim_matrix", rows);
 }
 

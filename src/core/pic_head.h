@@ -5,10 +5,10 @@
 // classifier, the small-crop groups see a copy of it that receives no gradient; the loss is
 // the mean cross-entropy over all crops.
 //
-// In this version the classifier `sim_matrix` [N, D] is replicated on every rank and its
-// gradient is all-reduced with the rest (DESIGN.md decision 2 allows it for the first
-// version; the sharded head comes with issue 3). Its checkpoint layout is already the final
-// one: one global [N, D] dataset, rows in dataset order.
+// This file is the dense, single-process form: the whole classifier `sim_matrix` [N, D] in
+// one module, the loss by autograd. It is the reference the reference vectors are checked
+// against (resnet18_mlp.h5, heads.h5) and that the sharded trainer (pic_method.h, which
+// holds only a rank's own rows) is tested against.
 #include <torch/torch.h>
 
 #include <cstdint>

@@ -51,6 +51,17 @@ void add_model_options(CLI::App& app, PretrainOptions& o) {
   app.add_option("--feature-dim", o.feature_dim, "Output dimension of the head");
   app.add_option("--contrast-temperature", o.contrast_temperature,
                  "Softmax temperature (the original's default; its PIC recipe uses 0.2)");
+  app.add_option("--num-negative", o.num_negative,
+                 "PIC: instances in each step's softmax over all ranks (0 = all N); they "
+                 "always include the batch's own images");
+  app.add_option("--negative-sampling", o.negative_sampling,
+                 "PIC with --num-negative: recent (the most recently visited instances of each "
+                 "rank) or uniform")
+      ->check(CLI::IsMember({"recent", "uniform"}));
+  app.add_option("--weight-update-correction", o.weight_update_correction,
+                 "PIC with --num-negative: rows outside a step's softmax are caught up as if "
+                 "SGD had run on them with a zero gradient (lazy) or left as they are (freeze)")
+      ->check(CLI::IsMember({"lazy", "freeze"}));
 }
 
 void add_optimisation_options(CLI::App& app, PretrainOptions& o) {
@@ -126,6 +137,7 @@ void validate_ranges(const PretrainOptions& o) {
   kCheck.at_least<int64_t>("--feature-dim", o.feature_dim, 1);
   if (!(o.contrast_temperature > 0)) kCheck.invalid("--contrast-temperature", "must be positive");
   if (!(o.base_lr > 0)) kCheck.invalid("--base-learning-rate", "must be positive");
+  kCheck.at_least<int64_t>("--num-negative", o.num_negative, 0);
   validate_lr_schedule_options(o, kCheck);
   validate_sgd_options(o.momentum, o.weight_decay, kCheck);
   kCheck.at_least<int64_t>("--epochs", o.epochs, 1);
@@ -140,6 +152,20 @@ void validate_ranges(const PretrainOptions& o) {
   kCheck.at_least("--threads", o.threads, 1);
   if (o.auto_resume && !o.resume.empty()) {
     kCheck.invalid("--resume", "give either --resume FILE or --auto-resume, not both");
+  }
+}
+
+// Each rank's share of the sampled softmax must hold at least its own batch (the positives).
+void validate_negatives(const PretrainOptions& o, int world_size) {
+  if (o.num_negative == 0) return;
+  const int64_t per_rank = (o.num_negative + world_size - 1) / world_size;
+  if (per_rank < o.batch_size) {
+    kCheck.invalid("--num-negative", std::to_string(o.num_negative) + " over " +
+                                         std::to_string(world_size) + " ranks gives " +
+                                         std::to_string(per_rank) +
+                                         " instances per rank, fewer than the batch's own "
+                                         "images (--batch-size " +
+                                         std::to_string(o.batch_size) + ")");
   }
 }
 
@@ -197,6 +223,7 @@ void validate_pretrain_options(const PretrainOptions& options, int world_size) {
   validate_method_choices(options);
   validate_ranges(options);
   validate_window(options, world_size);
+  validate_negatives(options, world_size);
   namespace fs = std::filesystem;
   if (!fs::is_regular_file(options.train_file)) {
     kCheck.invalid("--train-file", "no dataset at '" + options.train_file +
@@ -233,6 +260,9 @@ JsonObject pretrain_options_json(const PretrainOptions& o) {
       .add("mlp_head", o.mlp_head)
       .add("feature_dim", o.feature_dim)
       .add("contrast_temperature", o.contrast_temperature)
+      .add("num_negative", o.num_negative)
+      .add("negative_sampling", o.negative_sampling)
+      .add("weight_update_correction", o.weight_update_correction)
       .add("optimizer", o.optimizer)
       .add("base_learning_rate", o.base_lr);
   add_lr_schedule_json(json, o);

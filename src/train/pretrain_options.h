@@ -12,6 +12,9 @@
 //   --optimizer lars: comes in a later version (LibTorch has no LARS; pic will own one).
 //   --amp-opt-level, --cache-mode: not offered (CPU float32; every rank keeps its whole
 //     shard in memory).
+//   --num-negative, --negative-sampling, --weight-update-correction: PIC's negative
+//     sampling with weight update correction, which the paper describes and the original
+//     never shipped (docs/pic-head.md).
 //   --max-steps: the run stops once this many optimizer steps are done in total (counted
 //     from step 0, resumes included); the learning-rate schedule still spans --epochs.
 #include <cstdint>
@@ -53,6 +56,10 @@ struct PretrainOptions : LrScheduleOptions {
   bool mlp_head = false;
   int64_t feature_dim = 128;
   double contrast_temperature = 0.07;  // the original's default; its PIC recipe uses 0.2
+  // PIC's softmax over instances (pic's own; docs/pic-head.md). 0: all N instances.
+  int64_t num_negative = 0;              // K, over all ranks: ceil(K / world) rows per rank
+  std::string negative_sampling = "recent";       // recent | uniform
+  std::string weight_update_correction = "lazy";  // lazy | freeze
 
   // Optimisation.
   std::string optimizer = "sgd";

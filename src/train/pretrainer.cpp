@@ -11,7 +11,7 @@
 
 #include "comm/mpi_communicator.h"
 #include "core/lr_schedule.h"
-#include "core/pic_head.h"
+#include "core/pic_method.h"
 #include "core/sgd.h"
 #include "data/augment.h"
 #include "data/batch_loader.h"
@@ -31,17 +31,18 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-NamedTensors to_named(const torch::OrderedDict<std::string, torch::Tensor>& dict) {
+NamedTensors to_named(const torch::OrderedDict<std::string, torch::Tensor>& dict,
+                      const std::string& prefix = "") {
   NamedTensors named;
-  for (const auto& item : dict) named.emplace_back(item.key(), item.value());
+  for (const auto& item : dict) named.emplace_back(prefix + item.key(), item.value());
   return named;
 }
 
 // Seconds spent in each phase of the steps since the last log line.
 struct PhaseSeconds {
-  double compute = 0;    // forward + backward
-  double sync = 0;       // gradient all-reduce
-  double optimizer = 0;  // SGD update
+  double compute = 0;    // forward + backward, the head's collectives included
+  double sync = 0;       // encoder gradient all-reduce
+  double optimizer = 0;  // SGD updates (encoder and classifier rows)
 };
 
 double seconds_since(Clock::time_point& start) {
@@ -51,11 +52,14 @@ double seconds_since(Clock::time_point& start) {
   return seconds;
 }
 
+// The classifier's checkpoint name (the original's parameter name).
+constexpr const char* kClassifierName = "sim_matrix";
+
 // Everything a step needs, built once.
 struct Run {
-  PicModel model{nullptr};
-  NamedTensors parameters;  // model->named_parameters(), the all-reduced set
-  NamedTensors state;       // parameters + buffers: what a checkpoint's /model holds
+  std::unique_ptr<PicMethod> method;
+  NamedTensors parameters;  // the encoder's, "encoder.*": the all-reduced set
+  NamedTensors buffers;     // the encoder's BatchNorm buffers, "encoder.*"
   std::unique_ptr<Sgd> sgd;
   std::unique_ptr<LrSchedule> schedule;
   TrainingPlan plan;
@@ -64,26 +68,21 @@ struct Run {
   PhaseSeconds phases;
 };
 
-PicModel build_model(const PretrainOptions& o, int64_t num_instances, Communicator& comm) {
-  ResNetConfig encoder;
-  encoder.arch = o.arch;
-  encoder.width = o.width;
-  encoder.small_stem = o.small_stem;
-  encoder.mlp_head = o.mlp_head;
-  encoder.feature_dim = o.feature_dim;
-  PicConfig pic;
-  pic.num_instances = num_instances;
-  pic.temperature = o.contrast_temperature;
-  pic.seed = o.seed;
-
-  // Same seed everywhere, then rank 0's values everywhere anyway: a different LibTorch
-  // build on one node must not give it different weights.
+// The encoder: the same seed everywhere, then rank 0's values everywhere anyway, so that a
+// different LibTorch build on one node cannot give it different weights.
+ResNet build_encoder(const PretrainOptions& o, Communicator& comm) {
+  ResNetConfig config;
+  config.arch = o.arch;
+  config.width = o.width;
+  config.small_stem = o.small_stem;
+  config.mlp_head = o.mlp_head;
+  config.feature_dim = o.feature_dim;
   torch::manual_seed(o.seed);
-  PicModel model(encoder, pic);
+  ResNet encoder(config);
   torch::NoGradGuard no_grad;
-  for (auto& tensor : model->parameters()) comm.broadcast(tensor, 0);
-  for (auto& tensor : model->buffers()) comm.broadcast(tensor, 0);
-  return model;
+  for (auto& tensor : encoder->parameters()) comm.broadcast(tensor, 0);
+  for (auto& tensor : encoder->buffers()) comm.broadcast(tensor, 0);
+  return encoder;
 }
 
 LrSchedule build_schedule(const PretrainOptions& o, const TrainingPlan& plan, int world) {
@@ -101,9 +100,13 @@ LrSchedule build_schedule(const PretrainOptions& o, const TrainingPlan& plan, in
 
 CheckpointTensors checkpoint_tensors(Run& run) {
   CheckpointTensors tensors;
-  tensors.model = run.state;
+  InstanceClassifier& classifier = run.method->classifier();
+  tensors.model = run.parameters;
+  tensors.model.insert(tensors.model.end(), run.buffers.begin(), run.buffers.end());
+  tensors.model.emplace_back(kClassifierName, classifier.weight());
   tensors.momentum = run.sgd->momentum_buffers();
-  tensors.instance_level = {"sim_matrix"};
+  tensors.momentum.emplace_back(kClassifierName, classifier.momentum());
+  tensors.instance_level = {kClassifierName};
   return tensors;
 }
 
@@ -131,7 +134,8 @@ int64_t maybe_resume(const PretrainOptions& o, Run& run, Communicator& comm) {
   const std::string path = choose_resume_path(o, comm);
   if (path.empty()) return run.plan.first_step;
   LoadedCheckpoint loaded =
-      load_checkpoint(path, comm, checkpoint_tensors(run), run.rows, InstanceRows::kAll);
+      load_checkpoint(path, comm, checkpoint_tensors(run), run.rows, InstanceRows::kMine);
+  run.method->classifier().reset_steps_done(loaded.state.step);
   log_root(comm, "resumed from " + loaded.path + " at step " + std::to_string(loaded.state.step) +
                  " (written by " + std::to_string(loaded.saved_world_size) + " ranks)");
   if (loaded.saved_world_size != comm.world_size()) {
@@ -158,6 +162,7 @@ std::string save(const PretrainOptions& o, Run& run, Communicator& comm, int64_t
   state.seed = o.seed;
   state.config_json = run.config_json;
   const auto start = Clock::now();
+  run.method->classifier().catch_up_all(steps_done);  // rows as dense SGD would have them
   std::string path = save_checkpoint(o.output_dir, comm, checkpoint_tensors(run), run.rows, state);
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   char text[64];
@@ -208,16 +213,85 @@ AugmentConfig augment_config(const PretrainOptions& o) {
   return aug;
 }
 
-// One optimizer step on every rank; returns the loss averaged over ranks.
+// PIC with this rank's classifier rows; with --num-negative, the sampled active set and
+// (lazy correction) the learning rate of every step of the run for the catch-up.
+std::unique_ptr<PicMethod> build_method(const PretrainOptions& o, const Run& run, ResNet encoder,
+                                        const SgdOptions& sgd, int64_t shard_size,
+                                        int64_t min_shard, Communicator& comm) {
+  const bool sampled = o.num_negative > 0;
+  InstanceClassifierConfig classifier;
+  classifier.num_instances = run.rows.global_rows;
+  classifier.rows = run.rows.range;
+  classifier.dim = o.feature_dim;
+  classifier.seed = o.seed;
+  classifier.sgd = sgd;
+  // Without sampling every row is updated at every step: nothing is ever missed.
+  classifier.correction =
+      sampled ? parse_update_correction(o.weight_update_correction) : UpdateCorrection::kFreeze;
+  std::shared_ptr<const MissedSgdSteps> missed;
+  if (classifier.correction == UpdateCorrection::kLazy) {
+    std::vector<double> lr(static_cast<size_t>(run.plan.total_steps));
+    for (int64_t t = 0; t < run.plan.total_steps; ++t) lr[static_cast<size_t>(t)] = run.schedule->at(t);
+    missed = std::make_shared<MissedSgdSteps>(lr, sgd.momentum, sgd.weight_decay);
+  }
+  std::unique_ptr<NegativeSet> negatives;
+  if (sampled) {
+    NegativeSetConfig config;
+    config.shard_size = shard_size;
+    config.rows_per_rank = (o.num_negative + comm.world_size() - 1) / comm.world_size();
+    config.mode = parse_negative_sampling(o.negative_sampling);
+    config.seed = o.seed;
+    config.rank = comm.rank();
+    // A sampler of its own: the loader's is used by its worker threads.
+    negatives = std::make_unique<NegativeSet>(
+        config, make_sampler(o, run.plan, shard_size, min_shard, comm.rank()));
+  }
+  PicMethodConfig method;
+  method.temperature = o.contrast_temperature;
+  return std::make_unique<PicMethod>(
+      std::move(encoder),
+      std::make_unique<InstanceClassifier>(classifier, std::move(missed)), std::move(negatives),
+      method, comm);
+}
+
+// One log line on the head: where the rows live and what a step touches, per rank.
+std::string describe_head(const PretrainOptions& o, PicMethod& method, Communicator& comm) {
+  InstanceClassifier& classifier = method.classifier();
+  const int64_t host = comm.all_reduce_max(classifier.host_bytes());
+  const int64_t rows = comm.all_reduce_max(classifier.config().rows.size());
+  const int64_t active =
+      o.num_negative > 0
+          ? std::min(rows, (o.num_negative + comm.world_size() - 1) / comm.world_size())
+          : rows;
+  char text[400];
+  std::snprintf(text, sizeof text,
+                "PIC head: %lld x %lld classifier sharded over %d ranks (at most %lld rows, "
+                "%.1f MiB of rows + momentum per rank); softmax over %s, at most %lld rows "
+                "per rank and step (%.1f MiB)",
+                static_cast<long long>(classifier.config().num_instances),
+                static_cast<long long>(classifier.config().dim), comm.world_size(),
+                static_cast<long long>(rows), static_cast<double>(host) / (1 << 20),
+                o.num_negative > 0
+                    ? (std::to_string(o.num_negative) + " " + o.negative_sampling +
+                       " instances, " + o.weight_update_correction + " correction")
+                          .c_str()
+                    : "all instances",
+                static_cast<long long>(active),
+                static_cast<double>(active * classifier.config().dim * 4) / (1 << 20));
+  return text;
+}
+
+// One optimizer step on every rank; returns the loss (the mean over the global batch).
 double train_step(Run& run, const CropBatch& batch, int64_t step, Communicator& comm) {
   auto start = Clock::now();
   run.sgd->zero_grad();
-  MethodOutput output = run.model->forward(batch);
-  output.loss.backward();
+  const double loss = run.method->forward_backward(batch, step);
   run.phases.compute += seconds_since(start);
-  const double loss = average_gradients(run.parameters, comm, {output.loss.item<double>()})[0];
+  average_gradients(run.parameters, comm, {});
   run.phases.sync += seconds_since(start);
-  run.sgd->step(run.schedule->at(step));
+  const double lr = run.schedule->at(step);
+  run.sgd->step(lr);
+  run.method->update_classifier(lr, step);
   run.phases.optimizer += seconds_since(start);
   return loss;
 }
@@ -255,16 +329,17 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
   Run run;
   run.plan = plan_training(o, n, min_shard, world);
   for (const auto& warning : run.plan.warnings) log_root(comm, "warning: " + warning);
-  run.model = build_model(o, n, comm);
-  run.parameters = to_named(run.model->named_parameters());
-  run.state = run.parameters;
-  for (auto& buffer : to_named(run.model->named_buffers())) run.state.push_back(buffer);
   SgdOptions sgd_options;
   sgd_options.momentum = o.momentum;
   sgd_options.weight_decay = o.weight_decay;
-  run.sgd = std::make_unique<Sgd>(run.parameters, sgd_options);
   run.schedule = std::make_unique<LrSchedule>(build_schedule(o, run.plan, world));
   run.rows = ShardedRows{n, shard->range};
+  run.method = build_method(o, run, build_encoder(o, comm), sgd_options, shard->size(), min_shard,
+                            comm);
+  run.parameters = to_named(run.method->encoder()->named_parameters(), "encoder.");
+  run.buffers = to_named(run.method->encoder()->named_buffers(), "encoder.");
+  run.sgd = std::make_unique<Sgd>(run.parameters, sgd_options);
+  log_root(comm, describe_head(o, *run.method, comm));
   run.config_json = config.dump();
   log_root(comm, describe_plan(o, run.plan, n, world, run.schedule->config().base_lr));
   if (comm.is_root()) write_config_json(o.output_dir, config.dump(true));
@@ -278,7 +353,7 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
   }
 
   // Loader: decodes and augments batches [first_step, end_step) ahead on worker threads.
-  auto sampler = make_sampler(o, run.plan, shard->size(), min_shard, comm.rank());
+  std::shared_ptr<Sampler> sampler = make_sampler(o, run.plan, shard->size(), min_shard, comm.rank());
   LoaderOptions loader_options;
   loader_options.num_threads = o.num_workers;
   loader_options.prefetch_batches = static_cast<int>(o.prefetch);
@@ -299,7 +374,7 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
   int64_t steps_in_interval = 0;
   const auto run_start = Clock::now();
 
-  run.model->train();
+  run.method->encoder()->train();
   for (int64_t step = first_step; step < end_step; ++step) {
     // Train.
     LoadedBatch batch = loader.next();

@@ -2,9 +2,12 @@
 // The pre-training run of pic-pretrain: data-parallel PIC over MPI ranks.
 //
 // Per step, on every rank: the loader's batch for this step (decoded ahead on worker
-// threads) -> forward -> backward -> one all-reduce averaging every gradient and the loss
-// -> SGD with the schedule's learning rate for this step. Every rank therefore holds the
-// same parameters after each step. BatchNorm running statistics are not synchronised (as
+// threads) -> encoder forward -> the sharded PIC head (core/pic_method.h: features
+// all-gathered, softmax over the classifier rows each rank owns, feature gradients
+// reduce-scattered back) -> encoder backward -> one all-reduce averaging the encoder's
+// gradients -> SGD with the schedule's learning rate for this step, on the encoder and on
+// this rank's active classifier rows. Every rank therefore holds the same encoder after
+// each step, and the classifier rows of its own images. BatchNorm running statistics are not synchronised (as
 // PyTorch DDP without SyncBN): each rank keeps its own, and checkpoints hold rank 0's. They
 // do not influence training (train-mode BN uses batch statistics), only evaluation.
 //

@@ -78,7 +78,7 @@ TrainingPlan plan_training(const PretrainOptions& o, int64_t num_instances, int6
   return plan;
 }
 
-std::shared_ptr<Sampler> make_sampler(const PretrainOptions& o, const TrainingPlan& plan,
+std::unique_ptr<Sampler> make_sampler(const PretrainOptions& o, const TrainingPlan& plan,
                                       int64_t shard_size, int64_t min_shard_size, int rank) {
   if (o.use_sliding_window_sampler) {
     SlidingWindowConfig config;
@@ -89,7 +89,7 @@ std::shared_ptr<Sampler> make_sampler(const PretrainOptions& o, const TrainingPl
     config.shuffle_per_epoch = o.shuffle_per_epoch;
     config.seed = o.seed;
     config.rank = rank;
-    return std::make_shared<SlidingWindowSampler>(config);
+    return std::make_unique<SlidingWindowSampler>(config);
   }
   EpochSamplerConfig config;
   config.shard_size = shard_size;
@@ -97,7 +97,7 @@ std::shared_ptr<Sampler> make_sampler(const PretrainOptions& o, const TrainingPl
   config.batch_size = o.batch_size;
   config.seed = o.seed;
   config.rank = rank;
-  return std::make_shared<EpochSampler>(config);
+  return std::make_unique<EpochSampler>(config);
 }
 
 }  // namespace pic

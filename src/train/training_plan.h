@@ -45,7 +45,7 @@ TrainingPlan plan_training(const PretrainOptions& options, int64_t num_instances
                            int64_t min_shard_size, int world_size);
 
 // The sampler of this rank, consistent with `plan`.
-std::shared_ptr<Sampler> make_sampler(const PretrainOptions& options, const TrainingPlan& plan,
+std::unique_ptr<Sampler> make_sampler(const PretrainOptions& options, const TrainingPlan& plan,
                                       int64_t shard_size, int64_t min_shard_size, int rank);
 
 }  // namespace pic

@@ -73,6 +73,28 @@ void check_gather(pic::MpiCommunicator& comm) {
   expect_equal(got, torch::cat(expected_parts), "all_gather_rows with an empty rank");
 }
 
+// Rank r holds [total, 3] with value (r + 1) * (row + 1); block k has k + 1 rows (rank 1's
+// block is empty when `empty_block_1`). Each rank must receive the sum over ranks of its own
+// block only: (W (W + 1) / 2) * (row + 1).
+void check_reduce_scatter(pic::MpiCommunicator& comm, bool empty_block_1) {
+  const int64_t W = comm.world_size(), r = comm.rank();
+  std::vector<int64_t> blocks;
+  for (int64_t k = 0; k < W; ++k) blocks.push_back(empty_block_1 && k == 1 ? 0 : k + 1);
+  int64_t total = 0, offset = 0;
+  for (int64_t k = 0; k < W; ++k) {
+    if (k < r) offset += blocks[static_cast<size_t>(k)];
+    total += blocks[static_cast<size_t>(k)];
+  }
+  const auto row_values = (torch::arange(total, torch::kFloat32) + 1).view({total, 1});
+  const auto mine = comm.reduce_scatter_rows(
+      (row_values * static_cast<float>(r + 1)).expand({total, 3}).contiguous(), blocks);
+  const auto want = (row_values.narrow(0, offset, blocks[static_cast<size_t>(r)]) *
+                     static_cast<float>(W * (W + 1) / 2))
+                        .expand({blocks[static_cast<size_t>(r)], 3});
+  expect_equal(mine, want.contiguous(),
+               std::string("reduce_scatter_rows") + (empty_block_1 ? " with an empty block" : ""));
+}
+
 void check_broadcast(pic::MpiCommunicator& comm) {
   for (int root = 0; root < comm.world_size(); ++root) {
     auto t = comm.rank() == root ? torch::arange(13, torch::kInt64) * (root + 2)
@@ -118,6 +140,8 @@ int run_checks(pic::Communicator& base) {
     comm.set_max_elements_per_call(chunk);
     check_reductions(comm);
     check_gather(comm);
+    check_reduce_scatter(comm, false);
+    check_reduce_scatter(comm, true);
     check_broadcast(comm);
   }
   check_errors(comm);
