@@ -10,6 +10,13 @@
 #   pretrain_test.sh resume WORK PIC_PRETRAIN RANKS MPIEXEC...
 #       8 steps in one run vs 4 steps + --auto-resume + 4 steps: identical losses (%.9g);
 #       --resume FILE from step 4 into a new folder: the same last 4 losses.
+#   pretrain_test.sh sampled WORK PIC_PRETRAIN RANKS MPIEXEC...
+#       the resume check with negative sampling (--num-negative 24 of 300): freeze, and
+#       lazy where both runs checkpoint at step 4 (a checkpoint catches every row up, which
+#       rounds it once: the uninterrupted run must do the same to match bit for bit).
+#   pretrain_test.sh reshard WORK PIC_PRETRAIN RANKS MPIEXEC...
+#       4 steps on RANKS ranks, then --auto-resume on the other count (2 <-> 3): the run
+#       continues from step 4 with every classifier row, warning that losses will not match.
 #   pretrain_test.sh signal WORK PIC_PRETRAIN RANKS MPIEXEC...
 #       SIGUSR1 to mpiexec during a long run: the ranks checkpoint and exit 0 early; a
 #       resumed run starts at that checkpoint's step.
@@ -98,6 +105,48 @@ check_resume() {
     fail "losses after --resume FILE differ from the uninterrupted run"
 }
 
+# Same as check_resume's first part, with extra flags for both runs.
+resume_matches() {
+  local name=$1
+  shift
+  local whole=$work/${name}_whole_$ranks split=$work/${name}_split_$ranks
+  rm -rf "$whole" "$split"
+  pretrain "$whole" --max-steps 8 "$@"
+  pretrain "$split" --max-steps 4 "$@"
+  pretrain "$split" --max-steps 8 --auto-resume "$@" | grep -q "resumed from .* at step 4" ||
+    fail "$name: the second run did not resume from step 4"
+  paste <(losses "$whole/metrics.jsonl") <(losses "$split/metrics.jsonl")
+  diff <(losses "$whole/metrics.jsonl") <(losses "$split/metrics.jsonl") ||
+    fail "$name: losses after resume differ from the uninterrupted run"
+}
+
+check_sampled() {
+  local sampled=(--num-negative 24 --negative-sampling recent)
+  resume_matches sampled_freeze "${sampled[@]}" --weight-update-correction freeze
+  resume_matches sampled_lazy "${sampled[@]}" --weight-update-correction lazy --save-every-steps 4
+  resume_matches sampled_uniform --num-negative 24 --negative-sampling uniform --save-every-steps 4
+  grep -q "softmax over 24 recent instances, lazy correction" <(
+    pretrain "$work/sampled_log_$ranks" --max-steps 1 "${sampled[@]}" 2>&1) ||
+    fail "no head description line for the sampled softmax"
+}
+
+check_reshard() {
+  local out=$work/reshard_$ranks other=$((ranks == 2 ? 3 : 2))
+  rm -rf "$out"
+  pretrain "$out" --max-steps 4
+  local log=$work/reshard_log_$ranks.txt
+  local saved_ranks=$ranks
+  ranks=$other
+  pretrain "$out" --max-steps 8 --auto-resume > "$log" 2>&1 || { cat "$log"; fail "resume failed"; }
+  ranks=$saved_ranks
+  cat "$log"
+  grep -q "resumed from .*ckpt_00000004.h5 at step 4 (written by $saved_ranks ranks)" "$log" ||
+    fail "no resume from the $saved_ranks-rank checkpoint"
+  grep -q "written by another number of ranks" "$log" || fail "no warning about the rank count"
+  [[ $(losses "$out/metrics.jsonl" | wc -l) -eq 8 ]] || fail "expected 8 losses"
+  losses "$out/metrics.jsonl" | awk '$1 == "null" || $1 != $1 + 0 { print "FAIL: " $1; exit 1 }'
+}
+
 check_signal() {
   local out=$work/signal_$ranks
   rm -rf "$out"
@@ -126,7 +175,7 @@ check_signal() {
 
 case $mode in
   data) make_data ;;
-  train | resume | signal)
+  train | resume | sampled | reshard | signal)
     ranks=$1
     shift
     mpiexec=("$@")
