@@ -19,6 +19,7 @@
 #include "train/checkpoint.h"
 #include "train/gradient_sync.h"
 #include "train/metrics_log.h"
+#include "train/pic_builder.h"
 #include "train/rank_strings.h"
 #include "train/resume_check.h"
 #include "train/root_log.h"
@@ -67,23 +68,6 @@ struct Run {
   std::string config_json;
   PhaseSeconds phases;
 };
-
-// The encoder: the same seed everywhere, then rank 0's values everywhere anyway, so that a
-// different LibTorch build on one node cannot give it different weights.
-ResNet build_encoder(const PretrainOptions& o, Communicator& comm) {
-  ResNetConfig config;
-  config.arch = o.arch;
-  config.width = o.width;
-  config.small_stem = o.small_stem;
-  config.mlp_head = o.mlp_head;
-  config.feature_dim = o.feature_dim;
-  torch::manual_seed(o.seed);
-  ResNet encoder(config);
-  torch::NoGradGuard no_grad;
-  for (auto& tensor : encoder->parameters()) comm.broadcast(tensor, 0);
-  for (auto& tensor : encoder->buffers()) comm.broadcast(tensor, 0);
-  return encoder;
-}
 
 LrSchedule build_schedule(const PretrainOptions& o, const TrainingPlan& plan, int world) {
   LrScheduleConfig config;
@@ -213,74 +197,6 @@ AugmentConfig augment_config(const PretrainOptions& o) {
   return aug;
 }
 
-// PIC with this rank's classifier rows; with --num-negative, the sampled active set and
-// (lazy correction) the learning rate of every step of the run for the catch-up.
-std::unique_ptr<PicMethod> build_method(const PretrainOptions& o, const Run& run, ResNet encoder,
-                                        const SgdOptions& sgd, int64_t shard_size,
-                                        int64_t min_shard, Communicator& comm) {
-  const bool sampled = o.num_negative > 0;
-  InstanceClassifierConfig classifier;
-  classifier.num_instances = run.rows.global_rows;
-  classifier.rows = run.rows.range;
-  classifier.dim = o.feature_dim;
-  classifier.seed = o.seed;
-  classifier.sgd = sgd;
-  // Without sampling every row is updated at every step: nothing is ever missed.
-  classifier.correction =
-      sampled ? parse_update_correction(o.weight_update_correction) : UpdateCorrection::kFreeze;
-  std::shared_ptr<const MissedSgdSteps> missed;
-  if (classifier.correction == UpdateCorrection::kLazy) {
-    std::vector<double> lr(static_cast<size_t>(run.plan.total_steps));
-    for (int64_t t = 0; t < run.plan.total_steps; ++t) lr[static_cast<size_t>(t)] = run.schedule->at(t);
-    missed = std::make_shared<MissedSgdSteps>(lr, sgd.momentum, sgd.weight_decay);
-  }
-  std::unique_ptr<NegativeSet> negatives;
-  if (sampled) {
-    NegativeSetConfig config;
-    config.shard_size = shard_size;
-    config.rows_per_rank = (o.num_negative + comm.world_size() - 1) / comm.world_size();
-    config.mode = parse_negative_sampling(o.negative_sampling);
-    config.seed = o.seed;
-    config.rank = comm.rank();
-    // A sampler of its own: the loader's is used by its worker threads.
-    negatives = std::make_unique<NegativeSet>(
-        config, make_sampler(o, run.plan, shard_size, min_shard, comm.rank()));
-  }
-  PicMethodConfig method;
-  method.temperature = o.contrast_temperature;
-  return std::make_unique<PicMethod>(
-      std::move(encoder),
-      std::make_unique<InstanceClassifier>(classifier, std::move(missed)), std::move(negatives),
-      method, comm);
-}
-
-// One log line on the head: where the rows live and what a step touches, per rank.
-std::string describe_head(const PretrainOptions& o, PicMethod& method, Communicator& comm) {
-  InstanceClassifier& classifier = method.classifier();
-  const int64_t host = comm.all_reduce_max(classifier.host_bytes());
-  const int64_t rows = comm.all_reduce_max(classifier.config().rows.size());
-  const int64_t active =
-      o.num_negative > 0
-          ? std::min(rows, (o.num_negative + comm.world_size() - 1) / comm.world_size())
-          : rows;
-  char text[400];
-  std::snprintf(text, sizeof text,
-                "PIC head: %lld x %lld classifier sharded over %d ranks (at most %lld rows, "
-                "%.1f MiB of rows + momentum per rank); softmax over %s, at most %lld rows "
-                "per rank and step (%.1f MiB)",
-                static_cast<long long>(classifier.config().num_instances),
-                static_cast<long long>(classifier.config().dim), comm.world_size(),
-                static_cast<long long>(rows), static_cast<double>(host) / (1 << 20),
-                o.num_negative > 0
-                    ? (std::to_string(o.num_negative) + " " + o.negative_sampling +
-                       " instances, " + o.weight_update_correction + " correction")
-                          .c_str()
-                    : "all instances",
-                static_cast<long long>(active),
-                static_cast<double>(active * classifier.config().dim * 4) / (1 << 20));
-  return text;
-}
-
 // One optimizer step on every rank; returns the loss (the mean over the global batch).
 double train_step(Run& run, const CropBatch& batch, int64_t step, Communicator& comm) {
   auto start = Clock::now();
@@ -334,8 +250,8 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
   sgd_options.weight_decay = o.weight_decay;
   run.schedule = std::make_unique<LrSchedule>(build_schedule(o, run.plan, world));
   run.rows = ShardedRows{n, shard->range};
-  run.method = build_method(o, run, build_encoder(o, comm), sgd_options, shard->size(), min_shard,
-                            comm);
+  run.method = build_pic_method(o, run.plan, *run.schedule, run.rows, sgd_options, shard->size(),
+                                min_shard, comm);
   run.parameters = to_named(run.method->encoder()->named_parameters(), "encoder.");
   run.buffers = to_named(run.method->encoder()->named_buffers(), "encoder.");
   run.sgd = std::make_unique<Sgd>(run.parameters, sgd_options);
