@@ -1,4 +1,4 @@
-// The sharded PIC head under a real mpiexec (2 and 3 ranks), against
+// The sharded PIC head under a real mpiexec (1, 2 and 3 ranks), against
 //   1. heads.h5 `pic`: the original's loss and gradients, with the 8 features and the 40
 //      classifier rows split over the ranks (3 ranks: 3/3/2 features, 14/13/13 rows);
 //   2. a dense single-process computation of the same training steps, which every rank
