@@ -154,6 +154,29 @@ TEST_CASE("pretrain options: the window must hold a batch on every rank") {
   CHECK_THAT(validation_error(o, 4), Catch::Contains("0 images per rank"));
 }
 
+TEST_CASE("pretrain options: negative sampling flags and the per-rank share") {
+  const std::string data_dir = touch_dataset();
+  auto o = parse({"--data-dir", data_dir});
+  CHECK(o.num_negative == 0);  // the full softmax unless asked
+  CHECK(o.negative_sampling == "recent");
+  CHECK(o.weight_update_correction == "lazy");
+  o = parse({"--data-dir", data_dir, "--num-negative", "256", "--negative-sampling", "uniform",
+             "--weight-update-correction", "freeze", "--batch-size", "64"});
+  CHECK(o.num_negative == 256);
+  CHECK(o.negative_sampling == "uniform");
+  CHECK(o.weight_update_correction == "freeze");
+  CHECK(validation_error(o, 4).empty());  // 64 per rank: exactly one batch
+  CHECK_THAT(validation_error(o, 5),      // ceil(256 / 5) = 52 < 64
+             Catch::Contains("--num-negative") && Catch::Contains("52 instances per rank"));
+  o.num_negative = -1;
+  CHECK_THAT(validation_error(o, 1), Catch::Contains("--num-negative"));
+  int code = 0;
+  parse({"--negative-sampling", "newest"}, &code);
+  CHECK(code != 0);
+  parse({"--weight-update-correction", "eager"}, &code);
+  CHECK(code != 0);
+}
+
 TEST_CASE("pretrain options as JSON and as a table") {
   auto o = parse({"--arch", "resnet18", "--lr-decay-epochs", "1", "2", "--output-dir", "a\"b"});
   const auto json = pic::pretrain_options_json(o);
