@@ -41,10 +41,9 @@ InstanceClassifier::InstanceClassifier(InstanceClassifierConfig config,
     : config_(std::move(config)), missed_steps_(std::move(missed_steps)) {
   const ShardRange& r = config_.rows;
   if (r.begin < 0 || r.end < r.begin || r.end > config_.num_instances || config_.dim <= 0) {
-    throw std::invalid_argument("InstanceClassifier: rows [" + std::to_string(r.begin) + ", " +
-                                std::to_string(r.end) + ") of " +
-                                std::to_string(config_.num_instances) + ", dim " +
-                                std::to_string(config_.dim));
+    throw std::invalid_argument(
+        "InstanceClassifier: rows [" + std::to_string(r.begin) + ", " + std::to_string(r.end) +
+        ") of " + std::to_string(config_.num_instances) + ", dim " + std::to_string(config_.dim));
   }
   if (config_.correction == UpdateCorrection::kLazy && !missed_steps_) {
     throw std::invalid_argument("InstanceClassifier: lazy correction needs the run's schedule");

@@ -73,8 +73,7 @@ GatheredLayout gather_layout(const InstanceSoftmaxInput& in, Communicator& comm)
     crops_per_image.push_back(batch == 0 ? 0 : f.size(0) / batch);
   }
   // Every rank has the same crop structure; only the batch size may differ (tests).
-  const torch::Tensor batches =
-      comm.all_gather_rows(torch::tensor({batch}, torch::kLong));  // [W]
+  const torch::Tensor batches = comm.all_gather_rows(torch::tensor({batch}, torch::kLong));  // [W]
   const torch::Tensor ids = comm.all_gather_rows(in.instance_ids.contiguous());
 
   GatheredLayout layout;
@@ -120,15 +119,17 @@ InstanceSoftmaxResult instance_softmax_cross_entropy(const InstanceSoftmaxInput&
   const torch::Tensor& w = rows.unit;
 
   // Positives: the crops whose label is one of this rank's rows.
-  const torch::Tensor where = torch::searchsorted(in.row_ids, layout.labels).clamp_max(std::max<int64_t>(k - 1, 0));
-  const torch::Tensor owned =
-      k == 0 ? torch::zeros({R}, torch::kBool) : in.row_ids.index_select(0, where).eq(layout.labels);
-  const torch::Tensor owned_crops = owned.nonzero().flatten();             // [P]
-  const torch::Tensor owned_rows = where.index_select(0, owned_crops);     // [P]
+  const torch::Tensor where =
+      torch::searchsorted(in.row_ids, layout.labels).clamp_max(std::max<int64_t>(k - 1, 0));
+  const torch::Tensor owned = k == 0 ? torch::zeros({R}, torch::kBool)
+                                     : in.row_ids.index_select(0, where).eq(layout.labels);
+  const torch::Tensor owned_crops = owned.nonzero().flatten();          // [P]
+  const torch::Tensor owned_rows = where.index_select(0, owned_crops);  // [P]
   torch::Tensor positive = torch::zeros({R}, torch::kFloat);
   if (owned_crops.numel() > 0) {
-    positive.index_put_({owned_crops}, (f.index_select(0, owned_crops) *
-                                        w.index_select(0, owned_rows)).sum(1) * inv_t);
+    positive.index_put_(
+        {owned_crops},
+        (f.index_select(0, owned_crops) * w.index_select(0, owned_rows)).sum(1) * inv_t);
   }
 
   // 2. This rank's (max, sum of exp) per crop, one [R, chunk] block of logits at a time
@@ -142,8 +143,8 @@ InstanceSoftmaxResult instance_softmax_cross_entropy(const InstanceSoftmaxInput&
     const int64_t size = std::min(chunk, k - begin);
     torch::Tensor logits = f.mm(w.narrow(0, begin, size).t()).mul_(inv_t);  // [R, size]
     const torch::Tensor new_max = torch::maximum(local_max, std::get<0>(logits.max(1)));
-    local_sum = local_sum * (local_max - new_max).exp() +
-                (logits - new_max.unsqueeze(1)).exp().sum(1);
+    local_sum =
+        local_sum * (local_max - new_max).exp() + (logits - new_max.unsqueeze(1)).exp().sum(1);
     local_max = new_max;
     if (size == k) kept_logits = logits;
   }
@@ -151,9 +152,8 @@ InstanceSoftmaxResult instance_softmax_cross_entropy(const InstanceSoftmaxInput&
   // 3. The global normaliser: log sum_j exp(l_ij) over the active rows of every rank.
   torch::Tensor global_max = local_max.clone();
   comm.all_reduce_max(global_max);
-  const torch::Tensor scaled_sum =
-      torch::where(local_sum > 0, local_sum * (local_max - global_max).exp(),
-                   torch::zeros_like(local_sum));
+  const torch::Tensor scaled_sum = torch::where(
+      local_sum > 0, local_sum * (local_max - global_max).exp(), torch::zeros_like(local_sum));
   torch::Tensor sums = torch::cat({scaled_sum, positive, owned.to(torch::kFloat)});  // [3R]
   comm.all_reduce_sum(sums);
   const torch::Tensor found = sums.narrow(0, 2 * R, R);
@@ -168,13 +168,13 @@ InstanceSoftmaxResult instance_softmax_cross_entropy(const InstanceSoftmaxInput&
 
   InstanceSoftmaxResult result;
   result.global_crops = R;
-  result.loss = R == 0 ? 0.0
-                       : (log_normaliser - positive_logit).to(torch::kDouble).mean().item<double>();
+  result.loss =
+      R == 0 ? 0.0 : (log_normaliser - positive_logit).to(torch::kDouble).mean().item<double>();
 
   // 4. d loss / d logit = (softmax - onehot) / R; through logit = f.w / T to both sides.
   const double scale = R == 0 ? 0.0 : inv_t / static_cast<double>(R);
-  torch::Tensor grad_f = torch::zeros_like(f);        // [R, D], partial: this rank's rows only
-  torch::Tensor grad_w = torch::zeros_like(w);        // [k, D], complete
+  torch::Tensor grad_f = torch::zeros_like(f);  // [R, D], partial: this rank's rows only
+  torch::Tensor grad_w = torch::zeros_like(w);  // [k, D], complete
   const torch::Tensor f_training = f.index_select(0, layout.training_rows);
   for (int64_t begin = 0; begin < k; begin += chunk) {
     const int64_t size = std::min(chunk, k - begin);

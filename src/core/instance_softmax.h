@@ -47,8 +47,8 @@ struct InstanceSoftmaxResult {
   double loss = 0;  // mean cross-entropy over the crops of all ranks (same on every rank)
   // d loss / d group_features[g] for this rank's own features (gradient of the global mean).
   std::vector<torch::Tensor> grad_group_features;
-  torch::Tensor grad_rows;  // [k, D] d loss / d rows: complete, no reduction needed
-  int64_t global_crops = 0; // R
+  torch::Tensor grad_rows;   // [k, D] d loss / d rows: complete, no reduction needed
+  int64_t global_crops = 0;  // R
 };
 
 // Collective over `comm`: every rank calls it with the same crop-group structure. Throws

@@ -65,9 +65,8 @@ std::unique_ptr<PicMethod> build_pic_method(const PretrainOptions& o, const Trai
   PicMethodConfig method;
   method.temperature = o.contrast_temperature;
   return std::make_unique<PicMethod>(
-      build_encoder(o, comm),
-      std::make_unique<InstanceClassifier>(classifier, std::move(missed)), std::move(negatives),
-      method, comm);
+      build_encoder(o, comm), std::make_unique<InstanceClassifier>(classifier, std::move(missed)),
+      std::move(negatives), method, comm);
 }
 
 std::string describe_head(const PretrainOptions& o, PicMethod& method, Communicator& comm) {
@@ -86,11 +85,10 @@ std::string describe_head(const PretrainOptions& o, PicMethod& method, Communica
                 static_cast<long long>(classifier.config().num_instances),
                 static_cast<long long>(classifier.config().dim), comm.world_size(),
                 static_cast<long long>(rows), static_cast<double>(host) / (1 << 20),
-                o.num_negative > 0
-                    ? (std::to_string(o.num_negative) + " " + o.negative_sampling +
-                       " instances, " + o.weight_update_correction + " correction")
-                          .c_str()
-                    : "all instances",
+                o.num_negative > 0 ? (std::to_string(o.num_negative) + " " + o.negative_sampling +
+                                      " instances, " + o.weight_update_correction + " correction")
+                                         .c_str()
+                                   : "all instances",
                 static_cast<long long>(active),
                 static_cast<double>(active * classifier.config().dim * 4) / (1 << 20));
   return text;

@@ -269,7 +269,8 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
   }
 
   // Loader: decodes and augments batches [first_step, end_step) ahead on worker threads.
-  std::shared_ptr<Sampler> sampler = make_sampler(o, run.plan, shard->size(), min_shard, comm.rank());
+  std::shared_ptr<Sampler> sampler =
+      make_sampler(o, run.plan, shard->size(), min_shard, comm.rank());
   LoaderOptions loader_options;
   loader_options.num_threads = o.num_workers;
   loader_options.prefetch_batches = static_cast<int>(o.prefetch);

@@ -154,7 +154,8 @@ TEST_CASE("classifier rows: PicModel's draw, Sgd's update, freeze and lazy", "[p
   frozen.update(some, torch::randn({3, d}), 0.3, 3);
   const torch::Tensor others = torch::tensor({0, 2, 3, 5, 6, 8, 9}, torch::kLong);
   CHECK(torch::equal(frozen.weight().index_select(0, others), before.index_select(0, others)));
-  CHECK(torch::equal(frozen.momentum().index_select(0, others), before_buf.index_select(0, others)));
+  CHECK(
+      torch::equal(frozen.momentum().index_select(0, others), before_buf.index_select(0, others)));
   CHECK(!torch::equal(frozen.weight().index_select(0, some), before.index_select(0, some)));
 
   // Lazy: a row touched at steps 0 and 40 equals the same row stepped every time with a zero
@@ -163,8 +164,8 @@ TEST_CASE("classifier rows: PicModel's draw, Sgd's update, freeze and lazy", "[p
   for (int i = 0; i < 60; ++i) lr.push_back(0.05 + 0.01 * (i % 7));
   config.correction = pic::UpdateCorrection::kLazy;
   CHECK_THROWS_AS(pic::InstanceClassifier(config, nullptr), std::invalid_argument);
-  pic::InstanceClassifier lazy(config,
-                               std::make_shared<pic::MissedSgdSteps>(lr, 0.9, config.sgd.weight_decay));
+  pic::InstanceClassifier lazy(
+      config, std::make_shared<pic::MissedSgdSteps>(lr, 0.9, config.sgd.weight_decay));
   torch::Tensor dense = lazy.weight().clone();
   pic::Sgd dense_sgd({{"w", dense}}, config.sgd);
   const torch::Tensor row = torch::tensor({2}, torch::kLong);

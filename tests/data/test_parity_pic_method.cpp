@@ -47,7 +47,8 @@ void check_file(const std::string& name, bool compare_two_steps) {
   batch.groups.push_back(x.transpose(0, 1).reshape({-1, x.size(2), x.size(3), x.size(4)}));
   if (file.exists("x_small")) {
     const torch::Tensor small = file.read_tensor("x_small");
-    for (int64_t s = 0; s < small.size(1); ++s) batch.groups.push_back(small.select(1, s).contiguous());
+    for (int64_t s = 0; s < small.size(1); ++s)
+      batch.groups.push_back(small.select(1, s).contiguous());
   }
   batch.instance_ids = file.read_tensor("y_idx");
 

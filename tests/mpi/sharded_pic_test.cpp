@@ -73,8 +73,8 @@ void check_heads_reference(pic::Communicator& comm, int64_t chunk_rows) {
   }
   expect_close(comm.all_gather_rows(out.grad_group_features[0].contiguous()),
                file.read_tensor("pic/grad_feature"), 1e-4, where + " grad_feature");
-  expect_close(comm.all_gather_rows(out.grad_rows.contiguous()), file.read_tensor("pic/grad_weight"),
-               1e-4, where + " grad_weight");
+  expect_close(comm.all_gather_rows(out.grad_rows.contiguous()),
+               file.read_tensor("pic/grad_weight"), 1e-4, where + " grad_weight");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -104,10 +104,10 @@ pic::EpochSamplerConfig sampler_config(int rank, int world) {
 
 // What every rank feeds at one step, identical on all ranks (they all rebuild it).
 struct GlobalBatch {
-  std::vector<torch::Tensor> ids;          // per rank [B] global ids
-  std::vector<torch::Tensor> large;        // per rank [2B, kInput], crop-major
-  std::vector<torch::Tensor> small;        // per rank [B, kInput]
-  std::vector<torch::Tensor> active;       // per rank [k] global ids (sorted)
+  std::vector<torch::Tensor> ids;     // per rank [B] global ids
+  std::vector<torch::Tensor> large;   // per rank [2B, kInput], crop-major
+  std::vector<torch::Tensor> small;   // per rank [B, kInput]
+  std::vector<torch::Tensor> active;  // per rank [k] global ids (sorted)
 };
 
 // Softmax cross-entropy over the columns `columns` (global ids) of `weight`, autograd.
@@ -225,8 +225,8 @@ void check_training_steps(pic::Communicator& comm, const Case& c) {
     in.temperature = kTemperature;
     in.chunk_rows = 3;  // several blocks even for the smallest active set
     const pic::InstanceSoftmaxResult out = pic::instance_softmax_cross_entropy(in, comm);
-    torch::autograd::backward(features, {out.grad_group_features[0] * W,
-                                         out.grad_group_features[1] * W});
+    torch::autograd::backward(features,
+                              {out.grad_group_features[0] * W, out.grad_group_features[1] * W});
     torch::Tensor grad_A = A.grad().contiguous();
     comm.all_reduce_sum(grad_A);
     A.mutable_grad().copy_(grad_A / W);
