@@ -38,7 +38,7 @@ torch::Tensor initial_classifier_rows(uint64_t seed, int64_t begin, int64_t end,
 
 InstanceClassifier::InstanceClassifier(InstanceClassifierConfig config,
                                        std::shared_ptr<const MissedSgdSteps> missed_steps)
-    : config_(std::move(config)), missed_steps_(std::move(missed_steps)) {
+    : config_(config), missed_steps_(std::move(missed_steps)) {
   const ShardRange& r = config_.rows;
   if (r.begin < 0 || r.end < r.begin || r.end > config_.num_instances || config_.dim <= 0) {
     throw std::invalid_argument(
