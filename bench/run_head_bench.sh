@@ -134,7 +134,7 @@ sizes=${PIC_HEAD_BENCH_SIZES:-1e4 1e5 1.28e6 1e7}
 rank_counts=${PIC_HEAD_BENCH_RANKS:-1 2}
 
 {
-  echo "# run_head_bench $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(nproc) cores," \
+  echo "# run_head_bench $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(nproc --all) cores," \
     "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), " \
     "$(free -g | awk '/^Mem:/ {print $2}') GiB RAM, load: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "# batch 256 global, D 128, K 65536, 1 warm-up + up to $steps timed steps, cap ${cap}s," \
