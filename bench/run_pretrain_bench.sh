@@ -45,6 +45,7 @@ bench() {  # bench LABEL DATA FLAGS...
   printf '%-58s %10.1f %10.1f %7.2fx\n' "$label" "$one" "$two" "$(awk -v a="$two" -v b="$one" 'BEGIN { print a / b }')"
 }
 bench "main job: r18 w0.125 small stem, SimCLR 28px, N=10k" "$subset" "${small[@]}"
-bench "same, N=60k (replicated classifier)" "$full" "${small[@]}"
+bench "same, N=60k, full softmax" "$full" "${small[@]}"
+bench "same, N=60k, --num-negative 8192 (recent, lazy)" "$full" "${small[@]}" --num-negative 8192
 bench "DESIGN.md setup: r18, MultiCrop 64+3x32, batch 32, N=60k" "$full" "${design[@]}"
 echo "threads: 1 LibTorch thread + 1 loader thread per rank, --bind-to none; $(nproc) cores"
