@@ -46,6 +46,8 @@ class PicMethod {
 
   ResNet& encoder() { return encoder_; }
   InstanceClassifier& classifier() { return *classifier_; }
+  // False when every row of this rank is in every step's softmax.
+  bool samples_negatives() const { return negatives_ != nullptr; }
   // Rows of this rank in the last step's softmax.
   int64_t active_rows() const { return active_local_.defined() ? active_local_.numel() : 0; }
 

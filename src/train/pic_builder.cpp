@@ -34,7 +34,11 @@ std::unique_ptr<PicMethod> build_pic_method(const PretrainOptions& o, const Trai
                                             const LrSchedule& schedule, const ShardedRows& rows,
                                             const SgdOptions& sgd, int64_t shard_size,
                                             int64_t min_shard, Communicator& comm) {
-  const bool sampled = o.num_negative > 0;
+  // Sampling is on only if it leaves out some row somewhere: K_r >= every shard is exactly
+  // the full softmax, run as such.
+  const int64_t per_rank = negative_rows_per_rank(o.num_negative, comm.world_size());
+  const bool sampled =
+      o.num_negative > 0 && comm.all_reduce_max(static_cast<int64_t>(per_rank < shard_size)) != 0;
   InstanceClassifierConfig classifier;
   classifier.num_instances = rows.global_rows;
   classifier.rows = rows.range;
@@ -54,7 +58,7 @@ std::unique_ptr<PicMethod> build_pic_method(const PretrainOptions& o, const Trai
   if (sampled) {
     NegativeSetConfig config;
     config.shard_size = shard_size;
-    config.rows_per_rank = (o.num_negative + comm.world_size() - 1) / comm.world_size();
+    config.rows_per_rank = per_rank;
     config.mode = parse_negative_sampling(o.negative_sampling);
     config.seed = o.seed;
     config.rank = comm.rank();
@@ -71,27 +75,44 @@ std::unique_ptr<PicMethod> build_pic_method(const PretrainOptions& o, const Trai
 
 std::string describe_head(const PretrainOptions& o, PicMethod& method, Communicator& comm) {
   InstanceClassifier& classifier = method.classifier();
+  const int64_t dim = classifier.config().dim;
   const int64_t host = comm.all_reduce_max(classifier.host_bytes());
-  const int64_t rows = comm.all_reduce_max(classifier.config().rows.size());
-  const int64_t active =
-      o.num_negative > 0
-          ? std::min(rows, (o.num_negative + comm.world_size() - 1) / comm.world_size())
-          : rows;
-  char text[400];
+  const int64_t rows = classifier.config().rows.size();
+  const int64_t max_rows = comm.all_reduce_max(rows);
+  const int64_t active = method.samples_negatives()
+                             ? std::min(rows, negative_rows_per_rank(o.num_negative,
+                                                                     comm.world_size()))
+                             : rows;
+  const int64_t active_total = comm.all_reduce_sum(active);
+  const int64_t active_max = comm.all_reduce_max(active);
+  std::string softmax;
+  if (method.samples_negatives()) {
+    softmax = std::to_string(active_total) + " " + o.negative_sampling + " instances (" +
+              o.weight_update_correction + " correction)";
+  } else {
+    softmax = "all " + std::to_string(active_total) + " instances";
+    if (o.num_negative > 0) {
+      softmax += " (--num-negative " + std::to_string(o.num_negative) +
+                 " covers every rank's rows)";
+    }
+  }
+  char text[600];
   std::snprintf(text, sizeof text,
                 "PIC head: %lld x %lld classifier sharded over %d ranks (at most %lld rows, "
                 "%.1f MiB of rows + momentum per rank); softmax over %s, at most %lld rows "
                 "per rank and step (%.1f MiB)",
                 static_cast<long long>(classifier.config().num_instances),
-                static_cast<long long>(classifier.config().dim), comm.world_size(),
-                static_cast<long long>(rows), static_cast<double>(host) / (1 << 20),
-                o.num_negative > 0 ? (std::to_string(o.num_negative) + " " + o.negative_sampling +
-                                      " instances, " + o.weight_update_correction + " correction")
-                                         .c_str()
-                                   : "all instances",
-                static_cast<long long>(active),
-                static_cast<double>(active * classifier.config().dim * 4) / (1 << 20));
-  return text;
+                static_cast<long long>(dim), comm.world_size(), static_cast<long long>(max_rows),
+                static_cast<double>(host) / (1 << 20), softmax.c_str(),
+                static_cast<long long>(active_max),
+                static_cast<double>(active_max * dim * 4) / (1 << 20));
+  std::string line = text;
+  if (o.num_negative == 0 &&
+      (o.negative_sampling != "recent" || o.weight_update_correction != "lazy")) {
+    line += "\nwarning: --negative-sampling and --weight-update-correction have no effect "
+            "without --num-negative (every instance is in every step's softmax)";
+  }
+  return line;
 }
 
 }  // namespace pic

@@ -52,11 +52,12 @@ void add_model_options(CLI::App& app, PretrainOptions& o) {
   app.add_option("--contrast-temperature", o.contrast_temperature,
                  "Softmax temperature (the original's default; its PIC recipe uses 0.2)");
   app.add_option("--num-negative", o.num_negative,
-                 "PIC: instances in each step's softmax over all ranks (0 = all N); they "
-                 "always include the batch's own images");
+                 "PIC: instances in each step's softmax, over all ranks (0 or >= N: all N). "
+                 "Each rank contributes ceil(K / ranks) of its own, which must be at least "
+                 "--batch-size: the batch's own images are always among them");
   app.add_option("--negative-sampling", o.negative_sampling,
-                 "PIC with --num-negative: recent (the most recently visited instances of each "
-                 "rank) or uniform")
+                 "PIC with --num-negative: recent (each rank's most recently visited instances; "
+                 "with the sliding window, the window when K / ranks covers it) or uniform")
       ->check(CLI::IsMember({"recent", "uniform"}));
   app.add_option("--weight-update-correction", o.weight_update_correction,
                  "PIC with --num-negative: rows outside a step's softmax are caught up as if "
@@ -158,14 +159,15 @@ void validate_ranges(const PretrainOptions& o) {
 // Each rank's share of the sampled softmax must hold at least its own batch (the positives).
 void validate_negatives(const PretrainOptions& o, int world_size) {
   if (o.num_negative == 0) return;
-  const int64_t per_rank = (o.num_negative + world_size - 1) / world_size;
+  const int64_t per_rank = negative_rows_per_rank(o.num_negative, world_size);
   if (per_rank < o.batch_size) {
-    kCheck.invalid("--num-negative", std::to_string(o.num_negative) + " over " +
-                                         std::to_string(world_size) + " ranks gives " +
-                                         std::to_string(per_rank) +
-                                         " instances per rank, fewer than the batch's own "
-                                         "images (--batch-size " +
-                                         std::to_string(o.batch_size) + ")");
+    kCheck.invalid("--num-negative",
+                   std::to_string(o.num_negative) + " over " + std::to_string(world_size) +
+                       (world_size == 1 ? " rank" : " ranks") + " gives " +
+                       std::to_string(per_rank) +
+                       " instances per rank, fewer than the batch's own images (--batch-size " +
+                       std::to_string(o.batch_size) + "); use at least " +
+                       std::to_string(o.batch_size * world_size) + ", or 0 for all instances");
   }
 }
 
@@ -194,6 +196,10 @@ void validate_window(const PretrainOptions& o, int world_size) {
 }
 
 }  // namespace
+
+int64_t negative_rows_per_rank(int64_t num_negative, int world_size) {
+  return num_negative / world_size + (num_negative % world_size != 0 ? 1 : 0);
+}
 
 int parse_pretrain_options(int argc, const char* const* argv, PretrainOptions& options,
                            bool print) {

@@ -94,6 +94,9 @@ void validate_pretrain_options(const PretrainOptions& options, int world_size);
 // Every resolved option, in --help order, keys named like the flags (snake_case).
 JsonObject pretrain_options_json(const PretrainOptions& options);
 
+// Each rank's share of --num-negative: ceil(K / world_size) (no overflow for any K >= 0).
+int64_t negative_rows_per_rank(int64_t num_negative, int world_size);
+
 // "key  value" lines for the log, one option per line.
 std::string format_options_table(const JsonObject& options);
 

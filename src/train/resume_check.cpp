@@ -18,8 +18,19 @@ constexpr const char* kRunDefiningOptions[] = {
     "warmup_epoch",  "warmup_multiplier",
     "lr_decay_epochs",                "lr_decay_rate",
     "weight_decay",  "momentum",      "epochs",
-    "seed",
+    "seed",          "num_negative",  "negative_sampling",
+    "weight_update_correction",
 };
+
+// Options newer than the first checkpoints: an older checkpoint ran as this value.
+std::string value_before_option_existed(const std::string& key) {
+  return key == "num_negative" ? "0" : "(absent)";
+}
+
+// How the softmax samples matters only when one of the two runs samples it.
+bool only_matters_when_sampling(const std::string& key) {
+  return key == "negative_sampling" || key == "weight_update_correction";
+}
 
 // JSON key -> the flag a user typed.
 std::string flag_of(std::string key) {
@@ -35,9 +46,12 @@ std::vector<ChangedOption> changed_run_options(const std::string& saved_config_j
                                                const std::string& checkpoint_path) {
   const FlatJson saved(saved_config_json, checkpoint_path + " (attribute config)");
   const FlatJson now(current_config_json, "this run's options");
+  const bool sampling = saved.text_or("num_negative", "0") != "0" ||
+                        now.text_or("num_negative", "0") != "0";
   std::vector<ChangedOption> changes;
   for (const char* key : kRunDefiningOptions) {
-    std::string before = saved.text_or(key, "(absent)");
+    if (only_matters_when_sampling(key) && !sampling) continue;
+    std::string before = saved.text_or(key, value_before_option_existed(key));
     std::string after = now.text_or(key, "(absent)");
     if (before != after) changes.push_back({key, before, after});
   }

@@ -125,7 +125,7 @@ check_sampled() {
   resume_matches sampled_freeze "${sampled[@]}" --weight-update-correction freeze
   resume_matches sampled_lazy "${sampled[@]}" --weight-update-correction lazy --save-every-steps 4
   resume_matches sampled_uniform --num-negative 24 --negative-sampling uniform --save-every-steps 4
-  grep -q "softmax over 24 recent instances, lazy correction" <(
+  grep -q "softmax over 24 recent instances (lazy correction)" <(
     pretrain "$work/sampled_log_$ranks" --max-steps 1 "${sampled[@]}" 2>&1) ||
     fail "no head description line for the sampled softmax"
 }

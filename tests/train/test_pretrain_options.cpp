@@ -167,7 +167,14 @@ TEST_CASE("pretrain options: negative sampling flags and the per-rank share") {
   CHECK(o.weight_update_correction == "freeze");
   CHECK(validation_error(o, 4).empty());  // 64 per rank: exactly one batch
   CHECK_THAT(validation_error(o, 5),      // ceil(256 / 5) = 52 < 64
-             Catch::Contains("--num-negative") && Catch::Contains("52 instances per rank"));
+             Catch::Contains("--num-negative") && Catch::Contains("52 instances per rank") &&
+                 Catch::Contains("use at least 320"));
+  // Any K >= 0 is valid arithmetic: no overflow near the top of int64.
+  CHECK(pic::negative_rows_per_rank(INT64_MAX, 3) == INT64_MAX / 3 + 1);
+  CHECK(pic::negative_rows_per_rank(9, 3) == 3);
+  CHECK(pic::negative_rows_per_rank(10, 3) == 4);
+  o.num_negative = INT64_MAX;
+  CHECK(validation_error(o, 3).empty());
   o.num_negative = -1;
   CHECK_THAT(validation_error(o, 1), Catch::Contains("--num-negative"));
   int code = 0;

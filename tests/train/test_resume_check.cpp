@@ -44,3 +44,39 @@ TEST_CASE("resume check: data, batch and schedule changes are named with both va
   CHECK(text.find("--image-size 32 (checkpoint: 224)") != std::string::npos);
   CHECK(text.find("--base-lr 0.5 (checkpoint: 0.03") != std::string::npos);
 }
+
+TEST_CASE("resume check: negative sampling changes are named; older checkpoints ran without") {
+  pic::PretrainOptions saved;
+  pic::PretrainOptions now = saved;
+  // Without sampling, the sampling details do nothing: no warning.
+  now.negative_sampling = "uniform";
+  now.weight_update_correction = "freeze";
+  CHECK(pic::changed_run_options(options_json(saved), options_json(now), "c.h5").empty());
+
+  saved.num_negative = 64;
+  now = saved;
+  now.num_negative = 32;
+  now.weight_update_correction = "freeze";
+  auto changes = pic::changed_run_options(options_json(saved), options_json(now), "c.h5");
+  REQUIRE(changes.size() == 2);
+  CHECK(changes[0].name == "num_negative");
+  CHECK(changes[0].saved == "64");
+  CHECK(changes[0].now == "32");
+  CHECK(changes[1].name == "weight_update_correction");
+  CHECK(pic::describe_changes(changes) ==
+        "--num-negative 32 (checkpoint: 64), --weight-update-correction freeze (checkpoint: lazy)");
+
+  // A checkpoint written before these options existed trained with the full softmax.
+  const std::string old_config = R"({"train_file": "a/train.h5", "seed": 0})";
+  pic::PretrainOptions full;
+  full.train_file = "a/train.h5";
+  for (const auto& c : pic::changed_run_options(old_config, options_json(full), "old.h5")) {
+    CHECK(c.name != "num_negative");
+    CHECK(c.name != "negative_sampling");
+  }
+  full.num_negative = 128;
+  changes = pic::changed_run_options(old_config, options_json(full), "old.h5");
+  bool named = false;
+  for (const auto& c : changes) named |= c.name == "num_negative" && c.saved == "0";
+  CHECK(named);
+}
