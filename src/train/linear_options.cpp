@@ -116,6 +116,12 @@ void validate_ranges(const LinearOptions& o, int world_size) {
   validate_sgd_options(o.momentum, o.weight_decay, kCheck);
   validate_lr_schedule_options(o, kCheck);
   kCheck.at_least<int64_t>("--epochs", o.epochs, 1);
+  // Checked here, before any feature is extracted, rather than by the schedule afterwards.
+  if (o.warmup_epoch > static_cast<double>(o.epochs)) {
+    kCheck.invalid("--warmup-epoch", std::to_string(o.warmup_epoch) + " is more than --epochs " +
+                                         std::to_string(o.epochs) +
+                                         " (pass --warmup-epoch 0 for short runs)");
+  }
   kCheck.at_least<int64_t>("--print-freq", o.print_freq, 1);
   kCheck.at_least("--threads", o.threads, 1);
 }
