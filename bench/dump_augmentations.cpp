@@ -20,10 +20,18 @@
 
 namespace {
 
+// pic-pretrain's defaults: one large and three small crops for MultiCrop.
+pic::AugmentConfig multi_crop_defaults() {
+  pic::AugmentConfig aug;
+  aug.num_crop = 1;
+  aug.num_crop2 = 3;
+  return aug;
+}
+
 struct Options {
   std::string train_file;
   std::string output = "augmentations.png";
-  pic::AugmentConfig aug;
+  pic::AugmentConfig aug = multi_crop_defaults();
   int64_t images = 8;
   int64_t views = 6;
   int64_t cell = 0;  // 0: the large crop size, at least 96
@@ -112,6 +120,9 @@ int main(int argc, char** argv) {
   app.add_option("--cell", o.cell, "Side of a grid cell in pixels (0: max(96, image size))");
   app.add_option("--seed", o.seed, "Seed of the views (the trainer's keys)");
   CLI11_PARSE(app, argc, argv);
-  if (o.aug.preset != "MultiCrop") o.aug.num_crop2 = 0, o.aug.num_crop = 1;
+  if (o.aug.preset != "MultiCrop") {  // as pic-pretrain: one crop of scale [crop, 1]
+    o.aug.num_crop = 1;
+    o.aug.num_crop2 = 0;
+  }
   return pic::run_mpi_main(argc, argv, [&o](pic::Communicator& comm) { return run(o, comm); });
 }
