@@ -28,6 +28,8 @@ pic::AugmentConfig multi_crop_defaults() {
   return aug;
 }
 
+constexpr int64_t kGap = 4;  // white pixels between grid cells
+
 struct Options {
   std::string train_file;
   std::string output = "augmentations.png";
@@ -46,8 +48,8 @@ cv::Mat to_bgr(const std::vector<float>& planar, int64_t size) {
     auto* row = bgr.ptr<cv::Vec3b>(static_cast<int>(y));
     for (int64_t x = 0; x < size; ++x) {
       for (int c = 0; c < 3; ++c) {
-        const float value = planar[c * plane + y * size + x] * pic::kImageNetStd[c] +
-                            pic::kImageNetMean[c];
+        const float value =
+            planar[c * plane + y * size + x] * pic::kImageNetStd[c] + pic::kImageNetMean[c];
         row[x][2 - c] = cv::saturate_cast<uchar>(value * 255.0f + 0.5f);
       }
     }
@@ -60,10 +62,10 @@ void place(cv::Mat& grid, const cv::Mat& image, int64_t row, int64_t column, int
   // Nearest neighbour: a 16 px crop shown at 96 px stays visibly a 16 px crop.
   cv::resize(image, resized, cv::Size(static_cast<int>(cell), static_cast<int>(cell)), 0, 0,
              cv::INTER_NEAREST);
-  const int gap = 4;
-  resized.copyTo(grid(cv::Rect(static_cast<int>(column * (cell + gap)),
-                               static_cast<int>(row * (cell + gap)), static_cast<int>(cell),
-                               static_cast<int>(cell))));
+  const int64_t gap = kGap;
+  resized.copyTo(
+      grid(cv::Rect(static_cast<int>(column * (cell + gap)), static_cast<int>(row * (cell + gap)),
+                    static_cast<int>(cell), static_cast<int>(cell))));
 }
 
 int run(const Options& o, pic::Communicator& comm) {
@@ -73,7 +75,7 @@ int run(const Options& o, pic::Communicator& comm) {
       pic::read_dataset_shard(o.train_file, pic::mpi_comm_of(comm, "pic-dump-augmentations"));
   const int64_t images = std::min<int64_t>(o.images, shard.size());
   const int64_t cell = o.cell > 0 ? o.cell : std::max<int64_t>(96, augmenter.crops()[0].size);
-  const int gap = 4;
+  const int64_t gap = kGap;
   cv::Mat grid(static_cast<int>(images * (cell + gap) - gap),
                static_cast<int>((o.views + 1) * (cell + gap) - gap), CV_8UC3,
                cv::Scalar(255, 255, 255));
@@ -85,8 +87,7 @@ int run(const Options& o, pic::Communicator& comm) {
       const auto crop = static_cast<int64_t>(v % static_cast<int64_t>(augmenter.crops().size()));
       const int64_t size = augmenter.crops()[static_cast<size_t>(crop)].size;
       std::vector<float> planar(static_cast<size_t>(3 * size * size));
-      augmenter.augment_crop(source, pic::augment_key(o.seed, 0, v, i, crop), crop,
-                             planar.data());
+      augmenter.augment_crop(source, pic::augment_key(o.seed, 0, v, i, crop), crop, planar.data());
       place(grid, to_bgr(planar, size), i, v + 1, cell);
     }
   }
@@ -115,7 +116,8 @@ int main(int argc, char** argv) {
   app.add_option("--num-crop", o.aug.num_crop, "MultiCrop: large crops per image");
   app.add_option("--num-crop2", o.aug.num_crop2, "MultiCrop: small crops per image");
   app.add_option("--val-resize", o.aug.val_resize, "val: short side before the centre crop");
-  app.add_option("--images", o.images, "Rows: the first images of the file")->check(CLI::Range(1, 64));
+  app.add_option("--images", o.images, "Rows: the first images of the file")
+      ->check(CLI::Range(1, 64));
   app.add_option("--views", o.views, "Augmented views per image")->check(CLI::Range(1, 32));
   app.add_option("--cell", o.cell, "Side of a grid cell in pixels (0: max(96, image size))");
   app.add_option("--seed", o.seed, "Seed of the views (the trainer's keys)");

@@ -103,11 +103,7 @@ void InstanceClassifier::update(const torch::Tensor& local, const torch::Tensor&
   torch::Tensor buf = every_row ? momentum_ : momentum_.index_select(0, local);
   torch::Tensor d_p = grad;
   if (o.weight_decay != 0) d_p = d_p.add(w, o.weight_decay);
-  if (o.momentum != 0) {
-    buf.mul_(o.momentum).add_(d_p);
-    d_p = buf;
-  }
-  w.add_(d_p, -lr);
+  apply_momentum_step(w, d_p, buf, o.momentum, lr);
   if (!every_row) {
     weight_.index_copy_(0, local, w);
     momentum_.index_copy_(0, local, buf);

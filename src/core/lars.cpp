@@ -52,23 +52,10 @@ void Lars::step(double lr) {
       const torch::Tensor both_positive = param_norm.gt(0).logical_and(grad_norm.gt(0));
       d_p = d_p.mul(torch::where(both_positive, ratio, torch::ones_like(ratio)));
     }
-    torch::Tensor& buf = momentum_[i].second;
-    if (options_.momentum != 0) {
-      buf.mul_(options_.momentum).add_(d_p);
-      d_p = buf;
-    }
-    param.add_(d_p, -lr);
+    apply_momentum_step(param, d_p, momentum_[i].second, options_.momentum, lr);
   }
 }
 
-void Lars::zero_grad() {
-  for (auto& [name, param] : parameters_) {
-    torch::Tensor& grad = param.mutable_grad();
-    if (grad.defined()) {
-      grad.detach_();
-      grad.zero_();
-    }
-  }
-}
+void Lars::zero_grad() { zero_gradients(parameters_); }
 
 }  // namespace pic

@@ -27,17 +27,23 @@ void Sgd::step(double lr) {
     if (!grad.defined()) continue;
     torch::Tensor d_p = grad;
     if (options_.weight_decay != 0) d_p = d_p.add(param, options_.weight_decay);
-    torch::Tensor& buf = momentum_[i].second;
-    if (options_.momentum != 0) {
-      buf.mul_(options_.momentum).add_(d_p);
-      d_p = buf;
-    }
-    param.add_(d_p, -lr);
+    apply_momentum_step(param, d_p, momentum_[i].second, options_.momentum, lr);
   }
 }
 
-void Sgd::zero_grad() {
-  for (auto& [name, param] : parameters_) {
+void Sgd::zero_grad() { zero_gradients(parameters_); }
+
+void apply_momentum_step(torch::Tensor& param, torch::Tensor d_p, torch::Tensor& buf,
+                         double momentum, double lr) {
+  if (momentum != 0) {
+    buf.mul_(momentum).add_(d_p);
+    d_p = buf;
+  }
+  param.add_(d_p, -lr);
+}
+
+void zero_gradients(NamedTensors& parameters) {
+  for (auto& [name, param] : parameters) {
     torch::Tensor& grad = param.mutable_grad();
     if (grad.defined()) {
       grad.detach_();

@@ -19,6 +19,16 @@ struct SgdOptions {
 
 using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 
+// The momentum half of a PyTorch SGD step, in place, for a direction `d_p` that already holds
+// any weight decay: buf = momentum * buf + d_p; param -= lr * buf (with momentum 0, buf is
+// untouched and param -= lr * d_p). Shared by Sgd, Lars and the classifier rows, so that all
+// three update exactly alike.
+void apply_momentum_step(torch::Tensor& param, torch::Tensor d_p, torch::Tensor& buf,
+                         double momentum, double lr);
+
+// Zeroes every defined .grad of `parameters` in place (detached first, as PyTorch does).
+void zero_gradients(NamedTensors& parameters);
+
 class Sgd {
  public:
   Sgd(NamedTensors parameters, SgdOptions options);

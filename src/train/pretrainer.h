@@ -7,9 +7,10 @@
 // reduce-scattered back) -> encoder backward -> one all-reduce averaging the encoder's
 // gradients -> SGD with the schedule's learning rate for this step, on the encoder and on
 // this rank's active classifier rows. Every rank therefore holds the same encoder after
-// each step, and the classifier rows of its own images. BatchNorm running statistics are not synchronised (as
-// PyTorch DDP without SyncBN): each rank keeps its own, and checkpoints hold rank 0's. They
-// do not influence training (train-mode BN uses batch statistics), only evaluation.
+// each step, and the classifier rows of its own images. BatchNorm running statistics are
+// not synchronised (as PyTorch DDP without SyncBN): each rank keeps its own, and
+// checkpoints hold rank 0's. They do not influence training (train-mode BN uses batch
+// statistics), only evaluation.
 //
 // Exactness: the model is built from torch::manual_seed(seed) on every rank and then
 // broadcast from rank 0; the batches of step t are a pure function of (seed, rank, t); so a
