@@ -23,17 +23,17 @@ struct LarsOptions {
 // True for tensors LARS adapts and decays (dim > 1); false for biases and BN parameters.
 bool lars_adapts(const torch::Tensor& parameter);
 
-class Lars {
+class Lars : public Optimizer {
  public:
   Lars(NamedTensors parameters, LarsOptions options);
 
   // One update with learning rate `lr`; parameters whose .grad is undefined are skipped.
-  void step(double lr);
-  void zero_grad();
+  void step(double lr) override;
+  void zero_grad() override;
 
   const NamedTensors& parameters() const { return parameters_; }
   // Same order and names as parameters(); zero until the first step.
-  NamedTensors& momentum_buffers() { return momentum_; }
+  NamedTensors& momentum_buffers() override { return momentum_; }
   const LarsOptions& options() const { return options_; }
 
  private:

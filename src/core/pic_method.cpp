@@ -66,4 +66,13 @@ void PicMethod::update_classifier(double lr, int64_t step) {
   grad_rows_ = torch::Tensor();
 }
 
+MethodTensors PicMethod::extra_tensors() {
+  constexpr const char* kClassifierName = "sim_matrix";
+  MethodTensors tensors;
+  tensors.model.emplace_back(kClassifierName, classifier_->weight());
+  tensors.momentum.emplace_back(kClassifierName, classifier_->momentum());
+  tensors.instance_level = {kClassifierName};
+  return tensors;
+}
+
 }  // namespace pic

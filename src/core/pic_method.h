@@ -19,9 +19,9 @@
 
 #include "core/communicator.h"
 #include "core/instance_classifier.h"
-#include "core/method.h"
 #include "core/negative_set.h"
 #include "core/resnet.h"
+#include "core/training_method.h"
 
 namespace pic {
 
@@ -30,7 +30,7 @@ struct PicMethodConfig {
   int64_t chunk_rows = 65536;  // classifier rows per block of logits
 };
 
-class PicMethod {
+class PicMethod : public TrainingMethod {
  public:
   // `negatives` may be null: every row of this rank is active at every step (full softmax).
   PicMethod(ResNet encoder, std::unique_ptr<InstanceClassifier> classifier,
@@ -39,12 +39,21 @@ class PicMethod {
   // Forward and backward of step `step` for `batch` (instance ids are global dataset
   // indices inside this rank's rows). Leaves the encoder's gradients in .grad; returns the
   // loss (mean over every crop of every rank, identical on all ranks).
-  double forward_backward(const CropBatch& batch, int64_t step);
+  double forward_backward(const CropBatch& batch, int64_t step) override;
 
   // SGD step `step` with learning rate `lr` on the rows forward_backward made active.
   void update_classifier(double lr, int64_t step);
+  void after_step(double lr, int64_t step) override { update_classifier(lr, step); }
 
-  ResNet& encoder() { return encoder_; }
+  // `sim_matrix` (the original's name): the classifier rows and their momentum, instance-level.
+  MethodTensors extra_tensors() override;
+  // Lazily updated rows are brought to where dense SGD would have them before a save.
+  void before_save(int64_t steps_done) override { classifier_->catch_up_all(steps_done); }
+  void after_load(int64_t steps_done) override { classifier_->reset_steps_done(steps_done); }
+  // Multi-crop groups come from the augmentation; one image gives one "view" here.
+  int64_t views_per_image() const override { return 1; }
+
+  ResNet& encoder() override { return encoder_; }
   InstanceClassifier& classifier() { return *classifier_; }
   // False when every row of this rank is in every step's softmax.
   bool samples_negatives() const { return negatives_ != nullptr; }

@@ -59,7 +59,7 @@ void validate_resnet_config(const ResNetConfig& config) {
 
 struct ResNetImpl::Parts {
   torch::nn::AnyModule conv1;  // Conv2d, or for `_d` the three-conv Sequential
-  torch::nn::BatchNorm2d bn1{nullptr};
+  BatchNorm2d bn1{nullptr};
   bool max_pool = true;
   std::vector<torch::nn::Sequential> layers;
   torch::nn::Linear fc{nullptr}, fc1{nullptr}, fc2{nullptr};
@@ -76,7 +76,7 @@ ResNetImpl::ResNetImpl(ResNetConfig config)
   // Stem: 7x7/2 conv (3x3/1 for small images) or, for `_d`, 3x3 convs 3->32->32->64.
   if (deep_stem) {
     auto conv_bn_relu = [](int64_t in, int64_t out, int64_t stride) {
-      return ConvStack(make_conv(in, out, 3, stride), torch::nn::BatchNorm2d(out),
+      return ConvStack(make_conv(in, out, 3, stride), BatchNorm2d(out),
                        torch::nn::ReLU());
     };
     ConvStack stem(conv_bn_relu(3, 32, stem_stride), conv_bn_relu(32, 32, 1),
@@ -87,7 +87,7 @@ ResNetImpl::ResNetImpl(ResNetConfig config)
         torch::nn::AnyModule(make_conv(3, kStemChannels, config_.small_stem ? 3 : 7, stem_stride));
   }
   register_module("conv1", parts_->conv1.ptr());
-  parts_->bn1 = register_module("bn1", torch::nn::BatchNorm2d(kStemChannels));
+  parts_->bn1 = register_module("bn1", BatchNorm2d(kStemChannels));
   parts_->max_pool = !config_.small_stem;
 
   // Four stages of residual blocks; the first block of stages 2-4 halves the resolution.
@@ -151,7 +151,7 @@ void ResNetImpl::reset_parameters() {
       const auto& k = conv->options.kernel_size();
       const double fan_out = static_cast<double>((*k)[0] * (*k)[1] * conv->options.out_channels());
       conv->weight.normal_(0, std::sqrt(2.0 / fan_out));
-    } else if (auto* bn = module->as<torch::nn::BatchNorm2d>()) {
+    } else if (auto* bn = module->as<BatchNorm2d>()) {
       bn->weight.fill_(1);
       bn->bias.zero_();
     }

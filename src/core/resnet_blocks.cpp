@@ -23,15 +23,15 @@ torch::nn::Sequential make_downsample(int64_t in_channels, int64_t out_channels,
   } else {
     shortcut->push_back(make_conv(in_channels, out_channels, 1, stride));
   }
-  shortcut->push_back(torch::nn::BatchNorm2d(out_channels));
+  shortcut->push_back(BatchNorm2d(out_channels));
   return shortcut;
 }
 
 BasicBlockImpl::BasicBlockImpl(int64_t in_channels, int64_t planes, int64_t stride, bool avg_down) {
   conv1 = register_module("conv1", make_conv(in_channels, planes, 3, stride));
-  bn1 = register_module("bn1", torch::nn::BatchNorm2d(planes));
+  bn1 = register_module("bn1", BatchNorm2d(planes));
   conv2 = register_module("conv2", make_conv(planes, planes, 3, 1));
-  bn2 = register_module("bn2", torch::nn::BatchNorm2d(planes));
+  bn2 = register_module("bn2", BatchNorm2d(planes));
   auto shortcut = make_downsample(in_channels, planes * kExpansion, stride, avg_down);
   if (shortcut) downsample = register_module("downsample", shortcut);
 }
@@ -45,11 +45,11 @@ torch::Tensor BasicBlockImpl::forward(torch::Tensor x) {
 
 BottleneckImpl::BottleneckImpl(int64_t in_channels, int64_t planes, int64_t stride, bool avg_down) {
   conv1 = register_module("conv1", make_conv(in_channels, planes, 1, 1));
-  bn1 = register_module("bn1", torch::nn::BatchNorm2d(planes));
+  bn1 = register_module("bn1", BatchNorm2d(planes));
   conv2 = register_module("conv2", make_conv(planes, planes, 3, stride));
-  bn2 = register_module("bn2", torch::nn::BatchNorm2d(planes));
+  bn2 = register_module("bn2", BatchNorm2d(planes));
   conv3 = register_module("conv3", make_conv(planes, planes * kExpansion, 1, 1));
-  bn3 = register_module("bn3", torch::nn::BatchNorm2d(planes * kExpansion));
+  bn3 = register_module("bn3", BatchNorm2d(planes * kExpansion));
   auto shortcut = make_downsample(in_channels, planes * kExpansion, stride, avg_down);
   if (shortcut) downsample = register_module("downsample", shortcut);
 }

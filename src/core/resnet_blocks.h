@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <utility>
 
+#include "core/batch_norm.h"
+
 namespace pic {
 
 // Common base, so that initialisation can find every block and its last BatchNorm.
@@ -14,7 +16,7 @@ class ResidualBlockImpl : public torch::nn::Module {
  public:
   virtual torch::Tensor forward(torch::Tensor x) = 0;
   // The BN whose gamma the original zeroes so that each block starts as the identity.
-  virtual torch::nn::BatchNorm2d last_bn() const = 0;
+  virtual BatchNorm2d last_bn() const = 0;
 };
 
 // Shortcut for a block whose output shape differs from its input: 1x1 conv (stride s) + BN
@@ -28,11 +30,11 @@ class BasicBlockImpl : public ResidualBlockImpl {
   static constexpr int64_t kExpansion = 1;
   BasicBlockImpl(int64_t in_channels, int64_t planes, int64_t stride, bool avg_down);
   torch::Tensor forward(torch::Tensor x) override;
-  torch::nn::BatchNorm2d last_bn() const override { return bn2; }
+  BatchNorm2d last_bn() const override { return bn2; }
 
  private:
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  BatchNorm2d bn1{nullptr}, bn2{nullptr};
   torch::nn::Sequential downsample{nullptr};
 };
 TORCH_MODULE(BasicBlock);
@@ -42,11 +44,11 @@ class BottleneckImpl : public ResidualBlockImpl {
   static constexpr int64_t kExpansion = 4;
   BottleneckImpl(int64_t in_channels, int64_t planes, int64_t stride, bool avg_down);
   torch::Tensor forward(torch::Tensor x) override;
-  torch::nn::BatchNorm2d last_bn() const override { return bn3; }
+  BatchNorm2d last_bn() const override { return bn3; }
 
  private:
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
+  BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
   torch::nn::Sequential downsample{nullptr};
 };
 TORCH_MODULE(Bottleneck);

@@ -29,17 +29,27 @@ void apply_momentum_step(torch::Tensor& param, torch::Tensor d_p, torch::Tensor&
 // Zeroes every defined .grad of `parameters` in place (detached first, as PyTorch does).
 void zero_gradients(NamedTensors& parameters);
 
-class Sgd {
+// The encoder's optimizer as the trainer drives it: pic::Sgd or pic::Lars.
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  // One update with learning rate `lr`; parameters whose .grad is undefined are skipped.
+  virtual void step(double lr) = 0;
+  virtual void zero_grad() = 0;
+  // Named like the parameters; zero until the first step. Checkpoints save them.
+  virtual NamedTensors& momentum_buffers() = 0;
+};
+
+class Sgd : public Optimizer {
  public:
   Sgd(NamedTensors parameters, SgdOptions options);
 
-  // One update with learning rate `lr`; parameters whose .grad is undefined are skipped.
-  void step(double lr);
-  void zero_grad();
+  void step(double lr) override;
+  void zero_grad() override;
 
   const NamedTensors& parameters() const { return parameters_; }
   // Same order and names as parameters(); zero until the first step.
-  NamedTensors& momentum_buffers() { return momentum_; }
+  NamedTensors& momentum_buffers() override { return momentum_; }
   const SgdOptions& options() const { return options_; }
 
  private:

@@ -9,31 +9,12 @@
 #include "core/negative_set.h"
 
 namespace pic {
-namespace {
 
-// The encoder: the same seed everywhere, then rank 0's values everywhere anyway, so that a
-// different LibTorch build on one node cannot give it different weights.
-ResNet build_encoder(const PretrainOptions& o, Communicator& comm) {
-  ResNetConfig config;
-  config.arch = o.arch;
-  config.width = o.width;
-  config.small_stem = o.small_stem;
-  config.mlp_head = o.mlp_head;
-  config.feature_dim = o.feature_dim;
-  torch::manual_seed(o.seed);
-  ResNet encoder(config);
-  torch::NoGradGuard no_grad;
-  for (auto& tensor : encoder->parameters()) comm.broadcast(tensor, 0);
-  for (auto& tensor : encoder->buffers()) comm.broadcast(tensor, 0);
-  return encoder;
-}
-
-}  // namespace
-
-std::unique_ptr<PicMethod> build_pic_method(const PretrainOptions& o, const TrainingPlan& plan,
-                                            const LrSchedule& schedule, const ShardedRows& rows,
-                                            const SgdOptions& sgd, int64_t shard_size,
-                                            int64_t min_shard, Communicator& comm) {
+std::unique_ptr<PicMethod> build_pic_method(ResNet encoder, const PretrainOptions& o,
+                                            const TrainingPlan& plan, const LrSchedule& schedule,
+                                            const ShardedRows& rows, const SgdOptions& sgd,
+                                            int64_t shard_size, int64_t min_shard,
+                                            Communicator& comm) {
   // Sampling is on only if it leaves out some row somewhere: K_r >= every shard is exactly
   // the full softmax, run as such.
   const int64_t per_rank = negative_rows_per_rank(o.num_negative, comm.world_size());
@@ -69,7 +50,7 @@ std::unique_ptr<PicMethod> build_pic_method(const PretrainOptions& o, const Trai
   PicMethodConfig method;
   method.temperature = o.contrast_temperature;
   return std::make_unique<PicMethod>(
-      build_encoder(o, comm), std::make_unique<InstanceClassifier>(classifier, std::move(missed)),
+      std::move(encoder), std::make_unique<InstanceClassifier>(classifier, std::move(missed)),
       std::move(negatives), method, comm);
 }
 

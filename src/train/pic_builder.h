@@ -16,11 +16,11 @@
 
 namespace pic {
 
-// Collective (the encoder is broadcast from rank 0). Without --num-negative every row of
+// Collective. Without --num-negative every row of
 // this rank is in every step's softmax and the correction is irrelevant (nothing is missed).
 // With --num-negative K each rank's softmax holds ceil(K / world) of its rows; the lazy
 // correction gets the learning rate of every step of the run (64 bytes per step).
-std::unique_ptr<PicMethod> build_pic_method(const PretrainOptions& options,
+std::unique_ptr<PicMethod> build_pic_method(ResNet encoder, const PretrainOptions& options,
                                             const TrainingPlan& plan, const LrSchedule& schedule,
                                             const ShardedRows& rows, const SgdOptions& sgd,
                                             int64_t shard_size, int64_t min_shard,

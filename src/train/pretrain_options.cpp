@@ -41,7 +41,7 @@ void add_data_options(CLI::App& app, PretrainOptions& o) {
 }
 
 void add_model_options(CLI::App& app, PretrainOptions& o) {
-  app.add_option("--model", o.model, "Self-supervised method (PIC now; others later)")
+  app.add_option("--model", o.model, "Self-supervised method: PIC, or the baselines InstDisc, MoCo (v1 and v2) and SimCLR")
       ->check(CLI::IsMember({"PIC", "MoCo", "SimCLR", "InstDisc"}));
   app.add_option("--arch", o.arch, "Encoder: resnet18/34/50/101/152, each also with _d");
   app.add_option("--width", o.width, "Width multiplier of the four ResNet stages");
@@ -51,6 +51,11 @@ void add_model_options(CLI::App& app, PretrainOptions& o) {
   app.add_option("--feature-dim", o.feature_dim, "Output dimension of the head");
   app.add_option("--contrast-temperature", o.contrast_temperature,
                  "Softmax temperature (the original's default; its PIC recipe uses 0.2)");
+  app.add_option("--contrast-momentum", o.contrast_momentum,
+                 "MoCo: key-encoder moving average; InstDisc: memory-bank update momentum");
+  app.add_option("--contrast-num-negative", o.contrast_num_negative,
+                 "MoCo: queue length (a multiple of the global batch); InstDisc: negatives per "
+                 "sample, drawn from all N");
   app.add_option("--num-negative", o.num_negative,
                  "PIC: instances in each step's softmax, over all ranks (0 or >= N: all N). "
                  "Each rank contributes ceil(K / ranks) of its own, which must be at least "
@@ -66,7 +71,7 @@ void add_model_options(CLI::App& app, PretrainOptions& o) {
 }
 
 void add_optimisation_options(CLI::App& app, PretrainOptions& o) {
-  app.add_option("--optimizer", o.optimizer, "sgd (lars comes in a later version)")
+  app.add_option("--optimizer", o.optimizer, "sgd, or lars (SimCLR's: no weight decay or trust ratio on 1-D parameters)")
       ->check(CLI::IsMember({"sgd", "lars"}));
   app.add_option("--base-learning-rate,--base-lr", o.base_lr,
                  "Learning rate at a global batch of 256 (lr = base x batch x world / 256)");
@@ -101,11 +106,12 @@ void validate_method_choices(const PretrainOptions& o) {
                    "train.zip + train_map.txt once with `pic-prep` and pass --data-dir "
                    "(or --train-file)");
   }
-  if (o.model != "PIC") {
-    kCheck.invalid("--model", o.model + " comes in a later version; this version trains PIC");
+  if (o.model != "PIC" && o.aug == "MultiCrop") {
+    kCheck.invalid("--aug", "MultiCrop is PIC's; " + o.model + " takes one crop (InstDisc) or "
+                            "two views (MoCo, SimCLR) of a single-crop preset");
   }
-  if (o.optimizer != "sgd") {
-    kCheck.invalid("--optimizer", o.optimizer + " comes in a later version; use sgd");
+  if (o.model != "PIC" && o.num_negative != 0) {
+    kCheck.invalid("--num-negative", "is PIC's; " + o.model + " uses --contrast-num-negative");
   }
   if (o.aug == "RandAug") kCheck.invalid("--aug", "RandAug comes in a later version");
   ResNetConfig encoder;
@@ -137,6 +143,11 @@ void validate_ranges(const PretrainOptions& o) {
   if (!(o.width > 0)) kCheck.invalid("--width", "must be positive, got " + std::to_string(o.width));
   kCheck.at_least<int64_t>("--feature-dim", o.feature_dim, 1);
   if (!(o.contrast_temperature > 0)) kCheck.invalid("--contrast-temperature", "must be positive");
+  if (!(o.contrast_momentum >= 0 && o.contrast_momentum < 1)) {
+    kCheck.invalid("--contrast-momentum", "must lie in [0, 1), got " +
+                                              std::to_string(o.contrast_momentum));
+  }
+  kCheck.at_least<int64_t>("--contrast-num-negative", o.contrast_num_negative, 1);
   if (!(o.base_lr > 0)) kCheck.invalid("--base-learning-rate", "must be positive");
   kCheck.at_least<int64_t>("--num-negative", o.num_negative, 0);
   validate_lr_schedule_options(o, kCheck);
@@ -230,6 +241,13 @@ void validate_pretrain_options(const PretrainOptions& options, int world_size) {
   validate_ranges(options);
   validate_window(options, world_size);
   validate_negatives(options, world_size);
+  const int64_t global_batch = options.batch_size * world_size;
+  if (options.model == "MoCo" && options.contrast_num_negative % global_batch != 0) {
+    kCheck.invalid("--contrast-num-negative",
+                   "MoCo's queue length " + std::to_string(options.contrast_num_negative) +
+                       " must be a multiple of the global batch " + std::to_string(global_batch) +
+                       " (--batch-size x ranks), so that every step enqueues whole batches");
+  }
   namespace fs = std::filesystem;
   if (!fs::is_regular_file(options.train_file)) {
     kCheck.invalid("--train-file", "no dataset at '" + options.train_file +
@@ -266,6 +284,8 @@ JsonObject pretrain_options_json(const PretrainOptions& o) {
       .add("mlp_head", o.mlp_head)
       .add("feature_dim", o.feature_dim)
       .add("contrast_temperature", o.contrast_temperature)
+      .add("contrast_momentum", o.contrast_momentum)
+      .add("contrast_num_negative", o.contrast_num_negative)
       .add("num_negative", o.num_negative)
       .add("negative_sampling", o.negative_sampling)
       .add("weight_update_correction", o.weight_update_correction)

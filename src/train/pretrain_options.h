@@ -8,8 +8,8 @@
 // Differences from the original, on purpose:
 //   --zip / folder input: pic-pretrain reads the HDF5 file written by pic-prep (which
 //     converts folders, zips and IDX files once); --zip is refused with that advice.
-//   --model: PIC only for now; InstDisc, MoCo and SimCLR come in a later version.
-//   --optimizer lars: comes in a later version (LibTorch has no LARS; pic will own one).
+//   --model InstDisc: the memory bank is sharded by rank like PIC's classifier, not
+//     replicated (docs/baselines.md).
 //   --amp-opt-level, --cache-mode: not offered (CPU float32; every rank keeps its whole
 //     shard in memory).
 //   --num-negative, --negative-sampling, --weight-update-correction: PIC's negative
@@ -56,6 +56,8 @@ struct PretrainOptions : LrScheduleOptions {
   bool mlp_head = false;
   int64_t feature_dim = 128;
   double contrast_temperature = 0.07;  // the original's default; its PIC recipe uses 0.2
+  double contrast_momentum = 0.999;    // MoCo key-encoder EMA; InstDisc memory-bank update
+  int64_t contrast_num_negative = 65536;  // MoCo queue length; InstDisc negatives per sample
   // PIC's softmax over instances (pic's own; docs/pic-head.md). 0: all N instances.
   int64_t num_negative = 0;              // K, over all ranks: ceil(K / world) rows per rank
   std::string negative_sampling = "recent";       // recent | uniform

@@ -11,15 +11,15 @@
 
 #include "comm/mpi_communicator.h"
 #include "core/lr_schedule.h"
-#include "core/pic_method.h"
 #include "core/sgd.h"
+#include "core/training_method.h"
 #include "data/augment.h"
 #include "data/batch_loader.h"
 #include "data/dataset_reader.h"
 #include "train/checkpoint.h"
 #include "train/gradient_sync.h"
 #include "train/metrics_log.h"
-#include "train/pic_builder.h"
+#include "train/method_builder.h"
 #include "train/rank_strings.h"
 #include "train/resume_check.h"
 #include "train/root_log.h"
@@ -43,7 +43,7 @@ NamedTensors to_named(const torch::OrderedDict<std::string, torch::Tensor>& dict
 struct PhaseSeconds {
   double compute = 0;    // forward + backward, the head's collectives included
   double sync = 0;       // encoder gradient all-reduce
-  double optimizer = 0;  // SGD updates (encoder and classifier rows)
+  double optimizer = 0;  // optimizer step and the method's own update (rows, bank, EMA)
 };
 
 double seconds_since(Clock::time_point& start) {
@@ -53,15 +53,12 @@ double seconds_since(Clock::time_point& start) {
   return seconds;
 }
 
-// The classifier's checkpoint name (the original's parameter name).
-constexpr const char* kClassifierName = "sim_matrix";
-
 // Everything a step needs, built once.
 struct Run {
-  std::unique_ptr<PicMethod> method;
+  std::unique_ptr<TrainingMethod> method;
   NamedTensors parameters;  // the encoder's, "encoder.*": the all-reduced set
   NamedTensors buffers;     // the encoder's BatchNorm buffers, "encoder.*"
-  std::unique_ptr<Sgd> sgd;
+  std::unique_ptr<Optimizer> optimizer;
   std::unique_ptr<LrSchedule> schedule;
   TrainingPlan plan;
   ShardedRows rows;
@@ -84,13 +81,13 @@ LrSchedule build_schedule(const PretrainOptions& o, const TrainingPlan& plan, in
 
 CheckpointTensors checkpoint_tensors(Run& run) {
   CheckpointTensors tensors;
-  InstanceClassifier& classifier = run.method->classifier();
+  MethodTensors extra = run.method->extra_tensors();
   tensors.model = run.parameters;
   tensors.model.insert(tensors.model.end(), run.buffers.begin(), run.buffers.end());
-  tensors.model.emplace_back(kClassifierName, classifier.weight());
-  tensors.momentum = run.sgd->momentum_buffers();
-  tensors.momentum.emplace_back(kClassifierName, classifier.momentum());
-  tensors.instance_level = {kClassifierName};
+  tensors.model.insert(tensors.model.end(), extra.model.begin(), extra.model.end());
+  tensors.momentum = run.optimizer->momentum_buffers();
+  tensors.momentum.insert(tensors.momentum.end(), extra.momentum.begin(), extra.momentum.end());
+  tensors.instance_level = extra.instance_level;
   return tensors;
 }
 
@@ -119,7 +116,7 @@ int64_t maybe_resume(const PretrainOptions& o, Run& run, Communicator& comm) {
   if (path.empty()) return run.plan.first_step;
   LoadedCheckpoint loaded =
       load_checkpoint(path, comm, checkpoint_tensors(run), run.rows, InstanceRows::kMine);
-  run.method->classifier().reset_steps_done(loaded.state.step);
+  run.method->after_load(loaded.state.step);
   log_root(comm, "resumed from " + loaded.path + " at step " + std::to_string(loaded.state.step) +
                  " (written by " + std::to_string(loaded.saved_world_size) + " ranks)");
   if (loaded.saved_world_size != comm.world_size()) {
@@ -146,7 +143,7 @@ std::string save(const PretrainOptions& o, Run& run, Communicator& comm, int64_t
   state.seed = o.seed;
   state.config_json = run.config_json;
   const auto start = Clock::now();
-  run.method->classifier().catch_up_all(steps_done);  // rows as dense SGD would have them
+  run.method->before_save(steps_done);
   std::string path = save_checkpoint(o.output_dir, comm, checkpoint_tensors(run), run.rows, state);
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   char text[64];
@@ -183,16 +180,18 @@ std::string describe_plan(const PretrainOptions& o, const TrainingPlan& plan, in
   return line;
 }
 
-AugmentConfig augment_config(const PretrainOptions& o) {
+// `views`: crops of every image the method needs (two for MoCo and SimCLR).
+AugmentConfig augment_config(const PretrainOptions& o, int64_t views) {
   AugmentConfig aug;
   aug.preset = o.aug;
   aug.image_size = o.image_size;
   aug.image_size2 = o.image_size2;
   aug.crop = o.crop;
   aug.crop2 = o.crop2;
-  // Only MultiCrop makes several crops; the other presets make one crop of scale [crop, 1].
+  // MultiCrop makes --num-crop + --num-crop2 crops; the other presets make `views` crops of
+  // scale [crop, 1], each with its own random draws.
   const bool multi_crop = o.aug == "MultiCrop";
-  aug.num_crop = multi_crop ? o.num_crop : 1;
+  aug.num_crop = multi_crop ? o.num_crop : views;
   aug.num_crop2 = multi_crop ? o.num_crop2 : 0;
   return aug;
 }
@@ -200,14 +199,14 @@ AugmentConfig augment_config(const PretrainOptions& o) {
 // One optimizer step on every rank; returns the loss (the mean over the global batch).
 double train_step(Run& run, const CropBatch& batch, int64_t step, Communicator& comm) {
   auto start = Clock::now();
-  run.sgd->zero_grad();
+  run.optimizer->zero_grad();
   const double loss = run.method->forward_backward(batch, step);
   run.phases.compute += seconds_since(start);
   average_gradients(run.parameters, comm, {});
   run.phases.sync += seconds_since(start);
   const double lr = run.schedule->at(step);
-  run.sgd->step(lr);
-  run.method->update_classifier(lr, step);
+  run.optimizer->step(lr);
+  run.method->after_step(lr, step);
   run.phases.optimizer += seconds_since(start);
   return loss;
 }
@@ -217,7 +216,7 @@ double train_step(Run& run, const CropBatch& batch, int64_t step, Communicator& 
 int run_pretrain(const PretrainOptions& o, Communicator& comm) {
   const int world = comm.world_size();
   validate_pretrain_options(o, world);
-  crop_specs(augment_config(o));  // the augmentation's own checks, before any data is read
+  crop_specs(augment_config(o, 1));  // the augmentation's own checks, before any data is read
   torch::set_num_threads(o.threads);
   cv::setNumThreads(1);  // the loader's workers are the parallelism; no OpenCV pool under them
   install_stop_signal_handlers();
@@ -245,17 +244,15 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
   Run run;
   run.plan = plan_training(o, n, min_shard, world);
   for (const auto& warning : run.plan.warnings) log_root(comm, "warning: " + warning);
-  SgdOptions sgd_options;
-  sgd_options.momentum = o.momentum;
-  sgd_options.weight_decay = o.weight_decay;
   run.schedule = std::make_unique<LrSchedule>(build_schedule(o, run.plan, world));
   run.rows = ShardedRows{n, shard->range};
-  run.method = build_pic_method(o, run.plan, *run.schedule, run.rows, sgd_options, shard->size(),
-                                min_shard, comm);
+  BuiltMethod built =
+      build_method(o, run.plan, *run.schedule, run.rows, shard->size(), min_shard, comm);
+  run.method = std::move(built.method);
   run.parameters = to_named(run.method->encoder()->named_parameters(), "encoder.");
   run.buffers = to_named(run.method->encoder()->named_buffers(), "encoder.");
-  run.sgd = std::make_unique<Sgd>(run.parameters, sgd_options);
-  log_root(comm, describe_head(o, *run.method, comm));
+  run.optimizer = build_optimizer(o, run.parameters);
+  log_root(comm, built.description);
   run.config_json = config.dump();
   log_root(comm, describe_plan(o, run.plan, n, world, run.schedule->config().base_lr));
   if (comm.is_root()) write_config_json(o.output_dir, config.dump(true));
@@ -276,7 +273,8 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
   loader_options.prefetch_batches = static_cast<int>(o.prefetch);
   loader_options.seed = o.seed;
   loader_options.rank = comm.rank();
-  BatchLoader loader(*shard, sampler, augment_config(o), loader_options, first_step, end_step);
+  BatchLoader loader(*shard, sampler, augment_config(o, run.method->views_per_image()),
+                     loader_options, first_step, end_step);
 
   std::unique_ptr<MetricsFile> metrics_file;
   if (comm.is_root()) {

@@ -1,0 +1,36 @@
+#include "core/simclr_method.h"
+
+#include <stdexcept>
+#include <utility>
+
+#include "core/batch_norm.h"
+#include "core/contrastive_losses.h"
+
+namespace pic {
+
+SimclrMethod::SimclrMethod(ResNet encoder, SimclrConfig config, Communicator& comm)
+    : encoder_(std::move(encoder)), config_(config), comm_(comm) {
+  if (!encoder_) throw std::invalid_argument("SimclrMethod: no encoder");
+  synchronise_batch_norm(*encoder_, &comm_);
+}
+
+double SimclrMethod::forward_backward(const CropBatch& batch, int64_t /*step*/) {
+  if (batch.groups.size() != 1 || batch.groups[0].size(0) % 2 != 0) {
+    throw std::invalid_argument("SimCLR takes two crops per image");
+  }
+  const int64_t b = batch.groups[0].size(0) / 2;
+  const torch::Tensor features = encoder_->forward(batch.groups[0]);
+  const torch::Tensor f1 = features.slice(0, 0, b);
+  const torch::Tensor f2 = features.slice(0, b, 2 * b);
+  const torch::Tensor counts = comm_.all_gather_rows(torch::full({1}, b, torch::kLong));
+  const int64_t offset = counts.slice(0, 0, comm_.rank()).sum().item<int64_t>();
+  const torch::Tensor all_f1 = comm_.all_gather_rows(f1.detach().contiguous());
+  const torch::Tensor all_f2 = comm_.all_gather_rows(f2.detach().contiguous());
+  MethodOutput out = simclr_loss(f1, f2, all_f1, all_f2, offset, config_.temperature);
+  out.loss.backward();
+  // Rows per rank may differ: weight each rank's mean by its share of the rows.
+  const double global_rows = static_cast<double>(all_f1.size(0));
+  return comm_.all_reduce_sum(out.loss.item<double>() * static_cast<double>(b) / global_rows);
+}
+
+}  // namespace pic
