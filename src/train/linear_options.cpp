@@ -139,7 +139,10 @@ int parse_linear_options(int argc, const char* const* argv, LinearOptions& optio
       "pic-linear: linear evaluation of a pre-trained (or randomly initialised) encoder on MPI "
       "ranks: frozen backbone, linear classifier on the train split, top-1 / top-5 on val.",
       "pic-linear"};
-  app.option_defaults()->always_capture_default();
+  // A flag given twice keeps its last value, as argparse (the original's parser) does, so
+  // that a script can append overrides to a recipe.
+  app.option_defaults()->always_capture_default()->multi_option_policy(
+      CLI::MultiOptionPolicy::TakeLast);
   app.get_formatter()->column_width(36);
   add_data_options(app, options);
   add_encoder_options(app, options);

@@ -218,7 +218,10 @@ int parse_pretrain_options(int argc, const char* const* argv, PretrainOptions& o
       "pic-pretrain: self-supervised pre-training (PIC) on MPI ranks, from an HDF5 dataset "
       "written by pic-prep.",
       "pic-pretrain"};
-  app.option_defaults()->always_capture_default();
+  // A flag given twice keeps its last value, as argparse (the original's parser) does, so
+  // that a script can append overrides to a recipe.
+  app.option_defaults()->always_capture_default()->multi_option_policy(
+      CLI::MultiOptionPolicy::TakeLast);
   app.get_formatter()->column_width(36);
   add_data_options(app, options);
   add_model_options(app, options);

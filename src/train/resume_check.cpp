@@ -19,12 +19,21 @@ constexpr const char* kRunDefiningOptions[] = {
     "lr_decay_epochs",                "lr_decay_rate",
     "weight_decay",  "momentum",      "epochs",
     "seed",          "num_negative",  "negative_sampling",
-    "weight_update_correction",
+    "weight_update_correction",       "optimizer",
+    "contrast_momentum",              "contrast_num_negative",
 };
 
 // Options newer than the first checkpoints: an older checkpoint ran as this value.
 std::string value_before_option_existed(const std::string& key) {
-  return key == "num_negative" ? "0" : "(absent)";
+  if (key == "num_negative") return "0";
+  if (key == "contrast_momentum") return "0.999";
+  if (key == "contrast_num_negative") return "65536";
+  return "(absent)";
+}
+
+// The baselines' own options; PIC ignores them.
+bool only_matters_for_baselines(const std::string& key) {
+  return key == "contrast_momentum" || key == "contrast_num_negative";
 }
 
 // How the softmax samples matters only when one of the two runs samples it.
@@ -48,9 +57,12 @@ std::vector<ChangedOption> changed_run_options(const std::string& saved_config_j
   const FlatJson now(current_config_json, "this run's options");
   const bool sampling = saved.text_or("num_negative", "0") != "0" ||
                         now.text_or("num_negative", "0") != "0";
+  const bool baseline =
+      saved.text_or("model", "PIC") != "PIC" || now.text_or("model", "PIC") != "PIC";
   std::vector<ChangedOption> changes;
   for (const char* key : kRunDefiningOptions) {
     if (only_matters_when_sampling(key) && !sampling) continue;
+    if (only_matters_for_baselines(key) && !baseline) continue;
     std::string before = saved.text_or(key, value_before_option_existed(key));
     std::string after = now.text_or(key, "(absent)");
     if (before != after) changes.push_back({key, before, after});

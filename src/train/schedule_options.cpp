@@ -11,6 +11,7 @@ void add_lr_schedule_options(CLI::App& app, LrScheduleOptions& o) {
   app.add_option("--warmup-multiplier", o.warmup_multiplier,
                  "Warm-up starts at lr / warmup-multiplier");
   app.add_option("--lr-decay-epochs", o.lr_decay_epochs, "Step schedule: decay at these epochs")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->expected(1, -1);
   app.add_option("--lr-decay-rate", o.lr_decay_rate, "Step schedule: factor per decay");
 }

@@ -17,6 +17,10 @@
 #   pretrain_test.sh reshard WORK PIC_PRETRAIN RANKS MPIEXEC...
 #       4 steps on RANKS ranks, then --auto-resume on the other count (2 <-> 3): the run
 #       continues from step 4 with every classifier row, warning that losses will not match.
+#   pretrain_test.sh baselines WORK PIC_PRETRAIN RANKS MPIEXEC...
+#       InstDisc, MoCo v2 and SimCLR (with LARS): finite losses, and the resume check, which
+#       only passes if the memory bank, the queue and its pointer, the key encoder and the
+#       LARS momentum all come back from the checkpoint.
 #   pretrain_test.sh signal WORK PIC_PRETRAIN RANKS MPIEXEC...
 #       SIGUSR1 to mpiexec during a long run: the ranks checkpoint and exit 0 early; a
 #       resumed run starts at that checkpoint's step.
@@ -130,6 +134,22 @@ check_sampled() {
     fail "no head description line for the sampled softmax"
 }
 
+check_baselines() {
+  resume_matches instdisc --model InstDisc --aug InstDisc --contrast-num-negative 64 \
+    --contrast-momentum 0.5
+  # The queue (48) is a multiple of the global batch on 2 and 3 ranks (16, 24); 8 steps wrap it.
+  resume_matches moco --model MoCo --aug MoCov2 --contrast-num-negative 48 --contrast-momentum 0.9
+  resume_matches simclr --model SimCLR --optimizer lars --weight-decay 1e-6
+  local name
+  for name in instdisc moco simclr; do
+    losses "$work/${name}_whole_$ranks/metrics.jsonl" |
+      awk -v n="$name" '$1 == "null" || $1 != $1 + 0 { print "FAIL: " n " loss " $1; exit 1 }'
+  done
+  grep -q "memory bank sharded over $ranks ranks" <(
+    pretrain "$work/instdisc_log_$ranks" --max-steps 1 --model InstDisc --aug InstDisc \
+      --contrast-num-negative 64 2>&1) || fail "no InstDisc description line"
+}
+
 check_reshard() {
   local out=$work/reshard_$ranks other=$((ranks == 2 ? 3 : 2))
   rm -rf "$out"
@@ -175,7 +195,7 @@ check_signal() {
 
 case $mode in
   data) make_data ;;
-  train | resume | sampled | reshard | signal)
+  train | resume | sampled | baselines | reshard | signal)
     ranks=$1
     shift
     mpiexec=("$@")

@@ -74,6 +74,10 @@ TEST_CASE("pretrain options keep the original's defaults") {
   CHECK(o.save_freq == 10);
   CHECK(o.threads == 1);
   CHECK(o.seed == 0);
+  CHECK(o.model == "PIC");
+  CHECK(o.optimizer == "sgd");
+  CHECK(o.contrast_momentum == Approx(0.999));
+  CHECK(o.contrast_num_negative == 65536);
 }
 
 TEST_CASE("pretrain options parse the PIC recipe and the base-lr alias") {
@@ -96,6 +100,12 @@ TEST_CASE("pretrain options parse the PIC recipe and the base-lr alias") {
   CHECK(o.small_stem);
   CHECK(o.width == Approx(0.25));
   CHECK(parse({"--base-learning-rate", "0.5"}).base_lr == Approx(0.5));
+  // As with argparse, a repeated flag keeps its last value (recipes plus overrides).
+  const auto twice = parse({"--aug", "SimCLR", "--crop", "0.2", "--aug", "MoCov2"}, &code);
+  CHECK(code == -1);
+  CHECK(twice.aug == "MoCov2");
+  CHECK(parse({"--lr-decay-epochs", "3", "7", "9"}).lr_decay_epochs ==
+        std::vector<int64_t>{3, 7, 9});
 }
 
 TEST_CASE("pretrain options: --help exits 0, unknown flags and choices fail") {
@@ -118,12 +128,24 @@ TEST_CASE("pretrain options: validation refuses what this version cannot do") {
   auto zip = o;
   zip.zip = true;
   CHECK_THAT(validation_error(zip, 1), Catch::Contains("pic-prep"));
+  for (const char* model : {"InstDisc", "MoCo", "SimCLR"}) {
+    auto baseline = o;
+    baseline.model = model;
+    baseline.optimizer = "lars";
+    CHECK(validation_error(baseline, 2).empty());
+    baseline.aug = "MultiCrop";
+    CHECK_THAT(validation_error(baseline, 2), Catch::Contains("MultiCrop is PIC's"));
+    baseline.aug = "NULL";
+    baseline.num_negative = 128;
+    CHECK_THAT(validation_error(baseline, 2), Catch::Contains("--contrast-num-negative"));
+  }
   auto moco = o;
   moco.model = "MoCo";
-  CHECK_THAT(validation_error(moco, 1), Catch::Contains("later version"));
-  auto lars = o;
-  lars.optimizer = "lars";
-  CHECK_THAT(validation_error(lars, 1), Catch::Contains("--optimizer"));
+  moco.contrast_num_negative = 1000;  // not a multiple of 64 x 2
+  CHECK_THAT(validation_error(moco, 2), Catch::Contains("multiple of the global batch 128"));
+  auto momentum = o;
+  momentum.contrast_momentum = 1.0;
+  CHECK_THAT(validation_error(momentum, 1), Catch::Contains("--contrast-momentum"));
   auto arch = o;
   arch.arch = "vgg16";
   CHECK_THAT(validation_error(arch, 1), Catch::Contains("--arch"));

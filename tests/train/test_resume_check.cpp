@@ -80,3 +80,23 @@ TEST_CASE("resume check: negative sampling changes are named; older checkpoints 
   for (const auto& c : changes) named |= c.name == "num_negative" && c.saved == "0";
   CHECK(named);
 }
+
+TEST_CASE("resume check: the baselines' options are named only when a baseline trains") {
+  pic::PretrainOptions saved;
+  pic::PretrainOptions now = saved;
+  now.contrast_momentum = 0.99;  // PIC ignores it: no warning
+  now.optimizer = "lars";
+  auto changes = pic::changed_run_options(options_json(saved), options_json(now), "c.h5");
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].name == "optimizer");
+
+  saved.model = "MoCo";
+  now = saved;
+  now.contrast_momentum = 0.99;
+  now.contrast_num_negative = 4096;
+  changes = pic::changed_run_options(options_json(saved), options_json(now), "c.h5");
+  REQUIRE(changes.size() == 2);
+  CHECK(pic::describe_changes(changes) ==
+        "--contrast-momentum 0.99 (checkpoint: 0.999), "
+        "--contrast-num-negative 4096 (checkpoint: 65536)");
+}
