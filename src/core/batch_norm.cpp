@@ -30,8 +30,8 @@ struct SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFun
                                double momentum, double eps, Communicator* comm) {
     const int64_t channels = x.size(1);
     // Pass 1: sums and the pixel count, in one all-reduce.
-    torch::Tensor sums = torch::cat({x.sum(kReduceDims),
-                                     torch::full({1}, x.numel() / channels, x.options())});
+    torch::Tensor sums =
+        torch::cat({x.sum(kReduceDims), torch::full({1}, x.numel() / channels, x.options())});
     comm->all_reduce_sum(sums);
     const double count = sums[channels].item<double>();
     if (count < 2) throw std::invalid_argument("SyncBatchNorm: fewer than 2 values per channel");
@@ -72,8 +72,14 @@ struct SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFun
     const torch::Tensor mean_dy_xhat = global.slice(0, channels, 2 * channels) / count;
     const torch::Tensor dx = (dy - per_channel(mean_dy) - xhat * per_channel(mean_dy_xhat)) *
                              per_channel(weight * invstd);
-    return {dx, local_sum_dy_xhat, local_sum_dy, torch::Tensor(), torch::Tensor(),
-            torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    return {dx,
+            local_sum_dy_xhat,
+            local_sum_dy,
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor()};
   }
 };
 
@@ -104,8 +110,8 @@ torch::Tensor BatchNorm2dImpl::forward(const torch::Tensor& x) {
     num_batches_tracked.add_(1);
   }
   if (sync_ != nullptr && sync_->world_size() > 1) {
-    return SyncBatchNormFunction::apply(x, weight, bias, running_mean, running_var, momentum_,
-                                        eps_, sync_)[0];
+    return SyncBatchNormFunction::apply(x, weight, bias, running_mean, running_var, momentum_, eps_,
+                                        sync_)[0];
   }
   return torch::batch_norm(x, weight, bias, running_mean, running_var, true, momentum_, eps_,
                            false);

@@ -8,10 +8,6 @@ namespace {
 
 namespace F = torch::nn::functional;
 
-torch::Tensor l2_normalize_rows(const torch::Tensor& x) {
-  return F::normalize(x, F::NormalizeFuncOptions().p(2).dim(1));
-}
-
 [[noreturn]] void bad_argument(const char* function, const char* argument,
                                const torch::Tensor& tensor, const std::string& expected) {
   throw std::invalid_argument(std::string(function) + ": " + argument + " has shape " +
@@ -63,6 +59,10 @@ void require_temperature(const char* function, double temperature) {
 
 }  // namespace
 
+torch::Tensor l2_normalize(const torch::Tensor& x, int64_t dim) {
+  return F::normalize(x, F::NormalizeFuncOptions().p(2).dim(dim));
+}
+
 MethodOutput moco_loss(const torch::Tensor& query, const torch::Tensor& key,
                        const torch::Tensor& queue, double temperature) {
   require_matrix("moco_loss", "query", query, -1, -1);
@@ -70,10 +70,10 @@ MethodOutput moco_loss(const torch::Tensor& query, const torch::Tensor& key,
   require_matrix("moco_loss", "queue", queue, query.size(1), -1);
   require_temperature("moco_loss", temperature);
 
-  const torch::Tensor q = l2_normalize_rows(query);         // [B, D]
-  const torch::Tensor k = l2_normalize_rows(key.detach());  // [B, D]
-  const torch::Tensor positive = (q * k).sum(1, true);      // [B, 1]
-  const torch::Tensor negative = q.mm(queue.detach());      // [B, K]
+  const torch::Tensor q = l2_normalize(query);          // [B, D]
+  const torch::Tensor k = l2_normalize(key.detach());   // [B, D]
+  const torch::Tensor positive = (q * k).sum(1, true);  // [B, 1]
+  const torch::Tensor negative = q.mm(queue.detach());  // [B, K]
   MethodOutput out;
   out.logits = torch::cat({positive, negative}, 1) / temperature;  // [B, 1 + K]
   out.labels = torch::zeros({query.size(0)}, torch::dtype(torch::kLong).device(query.device()));
@@ -118,12 +118,12 @@ MethodOutput simclr_loss(const torch::Tensor& local_f1, const torch::Tensor& loc
                                 std::to_string(total) + " gathered rows");
   }
 
-  const torch::Tensor l1 = l2_normalize_rows(local_f1);  // [b, D]
-  const torch::Tensor l2 = l2_normalize_rows(local_f2);
+  const torch::Tensor l1 = l2_normalize(local_f1);  // [b, D]
+  const torch::Tensor l2 = l2_normalize(local_f2);
   // [N, D], detached: the original gathers the columns with all_gather, which passes no
   // gradient, so only a rank's own rows are trained (heads.h5's gradients confirm it).
-  const torch::Tensor a1 = l2_normalize_rows(all_f1.detach());
-  const torch::Tensor a2 = l2_normalize_rows(all_f2.detach());
+  const torch::Tensor a1 = l2_normalize(all_f1.detach());
+  const torch::Tensor a2 = l2_normalize(all_f2.detach());
 
   const auto long_options = torch::dtype(torch::kLong).device(local_f1.device());
   const torch::Tensor own_columns = torch::arange(row_offset, row_offset + rows, long_options);
@@ -161,7 +161,7 @@ MethodOutput instdisc_loss(const torch::Tensor& features, const torch::Tensor& m
   }
 
   const int64_t columns = sample_idx.size(1);
-  const torch::Tensor x = l2_normalize_rows(features);  // [B, D]
+  const torch::Tensor x = l2_normalize(features);  // [B, D]
   // [B, 1 + K, D]: the bank rows each image is compared with; the bank takes no gradient.
   const torch::Tensor samples = memory_bank.detach()
                                     .index_select(0, sample_idx.reshape({-1}))
@@ -184,10 +184,10 @@ void update_memory_bank(const torch::Tensor& memory_bank, const torch::Tensor& f
                                 std::to_string(momentum));
   }
   torch::NoGradGuard no_grad;
-  const torch::Tensor fresh = l2_normalize_rows(features.detach()).to(memory_bank.dtype());
+  const torch::Tensor fresh = l2_normalize(features.detach()).to(memory_bank.dtype());
   const torch::Tensor mixed =
       memory_bank.index_select(0, instance_ids) * momentum + fresh * (1 - momentum);
-  memory_bank.index_copy_(0, instance_ids, l2_normalize_rows(mixed));
+  memory_bank.index_copy_(0, instance_ids, l2_normalize(mixed));
 }
 
 }  // namespace pic

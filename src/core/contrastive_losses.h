@@ -12,6 +12,10 @@
 
 namespace pic {
 
+// x / max(|x|_2, 1e-12) along `dim` (rows by default), differentiable: every method's
+// features, keys, classifier rows and bank rows are compared as unit vectors.
+torch::Tensor l2_normalize(const torch::Tensor& x, int64_t dim = 1);
+
 // ---- MoCo (He et al., 2020) ----
 
 // query [B, D] (trained), key [B, D] (used detached), queue [D, K] of unit-length negative keys

@@ -13,11 +13,6 @@ namespace {
 
 constexpr uint64_t kBankInitStream = 0x42414e4b494e4954ULL;  // "BANKINIT"
 
-torch::Tensor unit_rows(const torch::Tensor& x) {
-  namespace F = torch::nn::functional;
-  return F::normalize(x, F::NormalizeFuncOptions().p(2).dim(1));
-}
-
 }  // namespace
 
 torch::Tensor initial_memory_bank(uint64_t seed, int64_t begin, int64_t end, int64_t dim) {
@@ -27,7 +22,7 @@ torch::Tensor initial_memory_bank(uint64_t seed, int64_t begin, int64_t end, int
     CounterRng rng(hash_key({seed, kBankInitStream, static_cast<uint64_t>(r)}));
     for (int64_t d = 0; d < dim; ++d) *out++ = static_cast<float>(rng.normal());
   }
-  return unit_rows(rows);
+  return l2_normalize(rows);
 }
 
 InstDiscMethod::InstDiscMethod(ResNet encoder, InstDiscConfig config, Communicator& comm)
@@ -52,7 +47,7 @@ double InstDiscMethod::forward_backward(const CropBatch& batch, int64_t step) {
     throw std::out_of_range("InstDisc: rank " + std::to_string(comm_.rank()) +
                             " got an instance id outside its bank rows");
   }
-  const torch::Tensor features = unit_rows(encoder_->forward(batch.groups[0]));
+  const torch::Tensor features = l2_normalize(encoder_->forward(batch.groups[0]));
 
   MemoryBankSoftmaxInput input;
   input.features = features.detach();

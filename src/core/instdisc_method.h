@@ -20,12 +20,12 @@
 namespace pic {
 
 struct InstDiscConfig {
-  int64_t num_instances = 0;      // N
-  ShardRange rows;                // this rank's bank rows (= its data shard)
-  int64_t num_negative = 65536;   // K negatives per sample, drawn from all N
+  int64_t num_instances = 0;     // N
+  ShardRange rows;               // this rank's bank rows (= its data shard)
+  int64_t num_negative = 65536;  // K negatives per sample, drawn from all N
   double temperature = 0.07;
-  double momentum = 0.5;          // bank update: row <- normalise(m row + (1 - m) x)
-  uint64_t seed = 0;              // bank initialisation and the negatives' stream
+  double momentum = 0.5;  // bank update: row <- normalise(m row + (1 - m) x)
+  uint64_t seed = 0;      // bank initialisation and the negatives' stream
   int64_t chunk_pairs = 1 << 18;
 };
 

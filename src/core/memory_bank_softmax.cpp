@@ -52,8 +52,8 @@ void per_sample_max_into(const torch::Tensor& logits, const torch::Tensor& sampl
 
 torch::Tensor per_sample_max(const torch::Tensor& logits, const torch::Tensor& sample,
                              int64_t global_batch) {
-  torch::Tensor max = torch::full({global_batch}, -std::numeric_limits<double>::infinity(),
-                                  logits.options());
+  torch::Tensor max =
+      torch::full({global_batch}, -std::numeric_limits<double>::infinity(), logits.options());
   if (logits.scalar_type() == torch::kDouble) {
     per_sample_max_into<double>(logits, sample, max);
   } else {
@@ -130,8 +130,8 @@ torch::Tensor draw_memory_bank_columns(const torch::Tensor& global_ids, int64_t 
   const int64_t* id = ids.data_ptr<int64_t>();
   const auto n = static_cast<uint64_t>(num_instances);
   for (int64_t i = 0; i < batch; ++i) {
-    CounterRng rng(hash_key({seed, kColumnStream, static_cast<uint64_t>(step),
-                             static_cast<uint64_t>(i)}));
+    CounterRng rng(
+        hash_key({seed, kColumnStream, static_cast<uint64_t>(step), static_cast<uint64_t>(i)}));
     int64_t* row = out + i * (1 + num_negative);
     row[0] = id[i];
     for (int64_t j = 1; j <= num_negative; ++j) row[j] = static_cast<int64_t>(rng.below(n));

@@ -19,12 +19,12 @@
 namespace pic {
 
 struct MemoryBankSoftmaxInput {
-  torch::Tensor features;     // [b, D] this rank's samples, L2-normalised (no grad needed);
-                              // float32, or float64 with a float64 bank
-  torch::Tensor sample_idx;   // [B_global, 1 + K] int64 bank rows, the same on every rank,
-                              // samples in rank order; column 0 is the label
-  torch::Tensor bank;         // [n_r, D] this rank's bank rows
-  int64_t row_begin = 0;      // global index of bank row 0
+  torch::Tensor features;    // [b, D] this rank's samples, L2-normalised (no grad needed);
+                             // float32, or float64 with a float64 bank
+  torch::Tensor sample_idx;  // [B_global, 1 + K] int64 bank rows, the same on every rank,
+                             // samples in rank order; column 0 is the label
+  torch::Tensor bank;        // [n_r, D] this rank's bank rows
+  int64_t row_begin = 0;     // global index of bank row 0
   double temperature = 0.07;
   int64_t chunk_pairs = 1 << 18;  // (sample, column) pairs per block of dot products
 };

@@ -15,11 +15,6 @@ namespace {
 constexpr uint64_t kShuffleStream = 0x53485546464c45ULL;  // "SHUFFLE"
 constexpr uint64_t kQueueStream = 0x5155455545ULL;        // "QUEUE"
 
-torch::Tensor unit_rows(const torch::Tensor& x, int64_t dim = 1) {
-  namespace F = torch::nn::functional;
-  return F::normalize(x, F::NormalizeFuncOptions().p(2).dim(dim));
-}
-
 ResNet copy_of(const ResNet& source) {
   ResNet copy(source->config());
   torch::NoGradGuard no_grad;
@@ -43,7 +38,7 @@ torch::Tensor initial_queue(uint64_t seed, int64_t dim, int64_t size) {
     CounterRng rng(hash_key({seed, kQueueStream, static_cast<uint64_t>(k)}));
     for (int64_t d = 0; d < dim; ++d) q[d][k] = static_cast<float>(rng.normal());
   }
-  return unit_rows(queue, 0);
+  return l2_normalize(queue, 0);
 }
 
 }  // namespace
@@ -81,7 +76,7 @@ std::pair<torch::Tensor, torch::Tensor> MocoMethod::shuffled_keys(const torch::T
   // Position j of the shuffled batch holds sample permutation[j]; this rank encodes
   // positions [offset, offset + b).
   const torch::Tensor mine = permutation.slice(0, offset, offset + b);
-  const torch::Tensor keys = unit_rows(key_encoder_->forward(all_images.index_select(0, mine)));
+  const torch::Tensor keys = l2_normalize(key_encoder_->forward(all_images.index_select(0, mine)));
   const torch::Tensor shuffled = comm_.all_gather_rows(keys.contiguous());
   torch::Tensor all_keys = torch::empty_like(shuffled);
   all_keys.index_copy_(0, permutation, shuffled);

@@ -26,7 +26,7 @@ namespace pic {
 
 struct MocoConfig {
   double temperature = 0.07;
-  double momentum = 0.999;   // key encoder: k <- m k + (1 - m) q
+  double momentum = 0.999;     // key encoder: k <- m k + (1 - m) q
   int64_t queue_size = 65536;  // K, a multiple of the global batch
   uint64_t seed = 0;           // queue initialisation and the shuffle's stream
 };
@@ -49,8 +49,7 @@ class MocoMethod : public TrainingMethod {
 
   // Collective. L2-normalised keys [b, D] of this rank's `images` [b, 3, H, W] by the key
   // encoder under shuffled BatchNorm, and those of every rank [B_global, D] in rank order.
-  std::pair<torch::Tensor, torch::Tensor> shuffled_keys(const torch::Tensor& images,
-                                                        int64_t step);
+  std::pair<torch::Tensor, torch::Tensor> shuffled_keys(const torch::Tensor& images, int64_t step);
 
   ResNet& key_encoder() { return key_encoder_; }
   const torch::Tensor& queue() const { return queue_; }

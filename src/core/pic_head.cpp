@@ -3,18 +3,12 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/contrastive_losses.h"  // l2_normalize
 #include "core/instance_classifier.h"
 
 namespace pic {
-namespace {
 
 namespace F = torch::nn::functional;
-
-torch::Tensor l2_normalize_rows(const torch::Tensor& x) {
-  return F::normalize(x, F::NormalizeFuncOptions().p(2).dim(1));
-}
-
-}  // namespace
 
 MethodOutput pic_loss(const std::vector<torch::Tensor>& group_features,
                       const torch::Tensor& classifier, const torch::Tensor& instance_ids,
@@ -28,7 +22,7 @@ MethodOutput pic_loss(const std::vector<torch::Tensor>& group_features,
   const int64_t batch = instance_ids.size(0);
 
   // [N, D] unit rows; the small-crop groups see the same values without gradient.
-  const torch::Tensor weight = l2_normalize_rows(classifier);
+  const torch::Tensor weight = l2_normalize(classifier);
   const torch::Tensor weight_frozen = weight.detach();
 
   std::vector<torch::Tensor> logits, labels;
@@ -42,7 +36,7 @@ MethodOutput pic_loss(const std::vector<torch::Tensor>& group_features,
                                   std::to_string(classifier.size(1)) + "]");
     }
     const torch::Tensor& w = g == 0 ? weight : weight_frozen;
-    logits.push_back(l2_normalize_rows(features).mm(w.t()) / temperature);  // [B * crops, N]
+    logits.push_back(l2_normalize(features).mm(w.t()) / temperature);  // [B * crops, N]
     labels.push_back(instance_ids.repeat({features.size(0) / batch}));
   }
 
@@ -65,8 +59,8 @@ PicModelImpl::PicModelImpl(const ResNetConfig& encoder_config, const PicConfig& 
   encoder = register_module("encoder", ResNet(encoder_config));
 
   // Row i depends on (seed, i) only, so any rank count builds the same classifier.
-  torch::Tensor rows = initial_classifier_rows(config_.seed, 0, config_.num_instances,
-                                               encoder_config.feature_dim);
+  torch::Tensor rows =
+      initial_classifier_rows(config_.seed, 0, config_.num_instances, encoder_config.feature_dim);
   sim_matrix = register_parameter("sim_matrix", rows);
 }
 

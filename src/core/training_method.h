@@ -22,8 +22,8 @@
 namespace pic {
 
 struct MethodTensors {
-  NamedTensors model;     // parameters, buffers and state (saved under /model)
-  NamedTensors momentum;  // optimizer momentum the method owns (/optimizer/momentum)
+  NamedTensors model;                    // parameters, buffers and state (saved under /model)
+  NamedTensors momentum;                 // optimizer momentum the method owns (/optimizer/momentum)
   std::set<std::string> instance_level;  // names above held as this rank's rows only
 };
 

@@ -46,13 +46,12 @@ BuiltMethod build_instdisc(const PretrainOptions& o, ResNet encoder, const Shard
   auto method = std::make_unique<InstDiscMethod>(std::move(encoder), config, comm);
   const int64_t bank_bytes = comm.all_reduce_max(method->memory().numel() * 4);
   BuiltMethod built;
-  built.description = "InstDisc: " + std::to_string(rows.global_rows) + " x " +
-                      std::to_string(o.feature_dim) + " memory bank sharded over " +
-                      std::to_string(comm.world_size()) + " ranks (at most " +
-                      mebibytes(bank_bytes) + " per rank); " +
-                      std::to_string(o.contrast_num_negative) +
-                      " negatives per sample drawn from all instances; bank momentum " +
-                      std::to_string(o.contrast_momentum);
+  built.description =
+      "InstDisc: " + std::to_string(rows.global_rows) + " x " + std::to_string(o.feature_dim) +
+      " memory bank sharded over " + std::to_string(comm.world_size()) + " ranks (at most " +
+      mebibytes(bank_bytes) + " per rank); " + std::to_string(o.contrast_num_negative) +
+      " negatives per sample drawn from all instances; bank momentum " +
+      std::to_string(o.contrast_momentum);
   built.method = std::move(method);
   return built;
 }

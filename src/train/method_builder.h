@@ -26,8 +26,8 @@ struct BuiltMethod {
 // `rows` is this rank's data shard, which is also its share of instance-level state (PIC's
 // classifier, InstDisc's memory bank).
 BuiltMethod build_method(const PretrainOptions& options, const TrainingPlan& plan,
-                         const LrSchedule& schedule, const ShardedRows& rows,
-                         int64_t shard_size, int64_t min_shard, Communicator& comm);
+                         const LrSchedule& schedule, const ShardedRows& rows, int64_t shard_size,
+                         int64_t min_shard, Communicator& comm);
 
 // SGD with momentum, or LARS around it, over `parameters`.
 std::unique_ptr<Optimizer> build_optimizer(const PretrainOptions& options, NamedTensors parameters);

@@ -60,10 +60,10 @@ std::string describe_head(const PretrainOptions& o, PicMethod& method, Communica
   const int64_t host = comm.all_reduce_max(classifier.host_bytes());
   const int64_t rows = classifier.config().rows.size();
   const int64_t max_rows = comm.all_reduce_max(rows);
-  const int64_t active = method.samples_negatives()
-                             ? std::min(rows, negative_rows_per_rank(o.num_negative,
-                                                                     comm.world_size()))
-                             : rows;
+  const int64_t active =
+      method.samples_negatives()
+          ? std::min(rows, negative_rows_per_rank(o.num_negative, comm.world_size()))
+          : rows;
   const int64_t active_total = comm.all_reduce_sum(active);
   const int64_t active_max = comm.all_reduce_max(active);
   std::string softmax;
@@ -73,8 +73,8 @@ std::string describe_head(const PretrainOptions& o, PicMethod& method, Communica
   } else {
     softmax = "all " + std::to_string(active_total) + " instances";
     if (o.num_negative > 0) {
-      softmax += " (--num-negative " + std::to_string(o.num_negative) +
-                 " covers every rank's rows)";
+      softmax +=
+          " (--num-negative " + std::to_string(o.num_negative) + " covers every rank's rows)";
     }
   }
   char text[600];
@@ -90,8 +90,9 @@ std::string describe_head(const PretrainOptions& o, PicMethod& method, Communica
   std::string line = text;
   if (o.num_negative == 0 &&
       (o.negative_sampling != "recent" || o.weight_update_correction != "lazy")) {
-    line += "\nwarning: --negative-sampling and --weight-update-correction have no effect "
-            "without --num-negative (every instance is in every step's softmax)";
+    line +=
+        "\nwarning: --negative-sampling and --weight-update-correction have no effect "
+        "without --num-negative (every instance is in every step's softmax)";
   }
   return line;
 }

@@ -18,8 +18,8 @@
 #include "data/dataset_reader.h"
 #include "train/checkpoint.h"
 #include "train/gradient_sync.h"
-#include "train/metrics_log.h"
 #include "train/method_builder.h"
+#include "train/metrics_log.h"
 #include "train/rank_strings.h"
 #include "train/resume_check.h"
 #include "train/root_log.h"
@@ -118,20 +118,18 @@ int64_t maybe_resume(const PretrainOptions& o, Run& run, Communicator& comm) {
       load_checkpoint(path, comm, checkpoint_tensors(run), run.rows, InstanceRows::kMine);
   run.method->after_load(loaded.state.step);
   log_root(comm, "resumed from " + loaded.path + " at step " + std::to_string(loaded.state.step) +
-                 " (written by " + std::to_string(loaded.saved_world_size) + " ranks)");
+                     " (written by " + std::to_string(loaded.saved_world_size) + " ranks)");
   if (loaded.saved_world_size != comm.world_size()) {
     log_root(comm,
-         "warning: the checkpoint was written by another number of ranks: training "
-         "continues from the same step, but its losses will not match an uninterrupted "
-         "run bit for bit");
+             "warning: the checkpoint was written by another number of ranks: training "
+             "continues from the same step, but its losses will not match an uninterrupted "
+             "run bit for bit");
   }
-  const auto changes =
-      changed_run_options(loaded.state.config_json, run.config_json, loaded.path);
+  const auto changes = changed_run_options(loaded.state.config_json, run.config_json, loaded.path);
   if (!changes.empty()) {
     log_root(comm, "warning: resuming with options that differ from the checkpoint's: " +
-                   describe_changes(changes) +
-                   "; training continues from step " + std::to_string(loaded.state.step) +
-                   " but is no longer the same run");
+                       describe_changes(changes) + "; training continues from step " +
+                       std::to_string(loaded.state.step) + " but is no longer the same run");
   }
   return loaded.state.step;
 }
@@ -236,10 +234,11 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
       read_dataset_shard(o.train_file, mpi_comm_of(comm, "pic-pretrain")));
   const int64_t n = shard->info.num_images;
   const int64_t min_shard = comm.all_reduce_min(shard->size());
-  log_root(comm,
-       "data: " + o.train_file + ", " + std::to_string(n) + " images, shards of " +
-           std::to_string(min_shard) + ".." + std::to_string(shard->size()) + " images, read in " +
-           std::to_string(std::chrono::duration<double>(Clock::now() - read_start).count()) + " s");
+  log_root(
+      comm,
+      "data: " + o.train_file + ", " + std::to_string(n) + " images, shards of " +
+          std::to_string(min_shard) + ".." + std::to_string(shard->size()) + " images, read in " +
+          std::to_string(std::chrono::duration<double>(Clock::now() - read_start).count()) + " s");
 
   Run run;
   run.plan = plan_training(o, n, min_shard, world);
@@ -261,7 +260,7 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
   const int64_t end_step = run.plan.end_step;
   if (first_step >= end_step) {
     log_root(comm, "nothing to do: step " + std::to_string(first_step) + " >= end step " +
-                   std::to_string(end_step));
+                       std::to_string(end_step));
     return 0;
   }
 
@@ -330,7 +329,7 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
     }
     if (request == StopRequest::kCheckpointAndExit && done < end_step) {
       log_root(comm, "stopped by signal after step " + std::to_string(done) +
-                     "; continue with --auto-resume");
+                         "; continue with --auto-resume");
       return 0;
     }
   }

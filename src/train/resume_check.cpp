@@ -8,19 +8,37 @@ namespace pic {
 namespace {
 
 constexpr const char* kRunDefiningOptions[] = {
-    "train_file",    "aug",           "crop",
-    "crop2",         "image_size",    "image_size2",
-    "num_crop",      "num_crop2",     "batch_size",
-    "use_sliding_window_sampler",     "window_size",
-    "window_stride", "shuffle_per_epoch",
-    "model",         "contrast_temperature",
-    "base_learning_rate",             "lr_scheduler",
-    "warmup_epoch",  "warmup_multiplier",
-    "lr_decay_epochs",                "lr_decay_rate",
-    "weight_decay",  "momentum",      "epochs",
-    "seed",          "num_negative",  "negative_sampling",
-    "weight_update_correction",       "optimizer",
-    "contrast_momentum",              "contrast_num_negative",
+    "train_file",
+    "aug",
+    "crop",
+    "crop2",
+    "image_size",
+    "image_size2",
+    "num_crop",
+    "num_crop2",
+    "batch_size",
+    "use_sliding_window_sampler",
+    "window_size",
+    "window_stride",
+    "shuffle_per_epoch",
+    "model",
+    "contrast_temperature",
+    "base_learning_rate",
+    "lr_scheduler",
+    "warmup_epoch",
+    "warmup_multiplier",
+    "lr_decay_epochs",
+    "lr_decay_rate",
+    "weight_decay",
+    "momentum",
+    "epochs",
+    "seed",
+    "num_negative",
+    "negative_sampling",
+    "weight_update_correction",
+    "optimizer",
+    "contrast_momentum",
+    "contrast_num_negative",
 };
 
 // Options newer than the first checkpoints: an older checkpoint ran as this value.
@@ -55,8 +73,8 @@ std::vector<ChangedOption> changed_run_options(const std::string& saved_config_j
                                                const std::string& checkpoint_path) {
   const FlatJson saved(saved_config_json, checkpoint_path + " (attribute config)");
   const FlatJson now(current_config_json, "this run's options");
-  const bool sampling = saved.text_or("num_negative", "0") != "0" ||
-                        now.text_or("num_negative", "0") != "0";
+  const bool sampling =
+      saved.text_or("num_negative", "0") != "0" || now.text_or("num_negative", "0") != "0";
   const bool baseline =
       saved.text_or("model", "PIC") != "PIC" || now.text_or("model", "PIC") != "PIC";
   std::vector<ChangedOption> changes;

@@ -114,7 +114,7 @@ pic::ShardRange split(const std::vector<int64_t>& sizes, int rank) {
 // ---------------------------------------------------------------------------------------
 void check_instdisc_reference(pic::Communicator& comm, int64_t chunk_pairs) {
   const pic::ReferenceFile file(std::string(PIC_TESTDATA_DIR) + "/heads.h5");
-  const torch::Tensor x = file.read_tensor("instdisc/x");               // [8, 16]
+  const torch::Tensor x = file.read_tensor("instdisc/x");                 // [8, 16]
   const torch::Tensor bank = file.read_tensor("instdisc/memory_before");  // [N, 16]
   const torch::Tensor sample_idx = file.read_tensor("instdisc/sample_idx");
   const int W = comm.world_size(), r = comm.rank();
@@ -188,8 +188,8 @@ void check_sync_batch_norm(pic::Communicator& comm) {
 pic::CropBatch two_view_batch(const torch::Tensor& view0, const torch::Tensor& view1,
                               const pic::ShardRange& mine, const torch::Tensor& ids) {
   pic::CropBatch batch;
-  batch.groups = {torch::cat({view0.slice(0, mine.begin, mine.end),
-                              view1.slice(0, mine.begin, mine.end)})};
+  batch.groups = {
+      torch::cat({view0.slice(0, mine.begin, mine.end), view1.slice(0, mine.begin, mine.end)})};
   batch.instance_ids = ids.slice(0, mine.begin, mine.end).contiguous();
   return batch;
 }
@@ -313,9 +313,8 @@ void check_moco_steps(pic::Communicator& comm) {
     expect_same_state(method.key_encoder(), ref.key_encoder(), 1e-5, where + " key encoder:");
     expect_close(method.queue(), ref.queue(), 1e-5, where + " queue");
     if (method.queue_pointer() != ref.queue_pointer()) {
-      throw std::runtime_error(where + ": queue pointer " +
-                               std::to_string(method.queue_pointer()) + " vs " +
-                               std::to_string(ref.queue_pointer()));
+      throw std::runtime_error(where + ": queue pointer " + std::to_string(method.queue_pointer()) +
+                               " vs " + std::to_string(ref.queue_pointer()));
     }
   }
 }
