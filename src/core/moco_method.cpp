@@ -84,8 +84,11 @@ std::pair<torch::Tensor, torch::Tensor> MocoMethod::shuffled_keys(const torch::T
 }
 
 double MocoMethod::forward_backward(const CropBatch& batch, int64_t step) {
-  if (batch.groups.size() != 1 || batch.groups[0].size(0) % 2 != 0) {
-    throw std::invalid_argument("MoCo takes two crops per image (view 0: query, 1: key)");
+  const int64_t crops = batch.groups.size() == 1 ? batch.groups[0].size(0) : -1;
+  if (crops != 2 * batch.instance_ids.numel()) {
+    throw std::invalid_argument("MoCo takes two crops of every image (got " +
+                                std::to_string(crops) + " crops of " +
+                                std::to_string(batch.instance_ids.numel()) + " images)");
   }
   const int64_t b = batch.groups[0].size(0) / 2;
   const torch::Tensor query = encoder_->forward(batch.groups[0].slice(0, 0, b));

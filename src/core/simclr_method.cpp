@@ -1,6 +1,7 @@
 #include "core/simclr_method.h"
 
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "core/batch_norm.h"
@@ -15,8 +16,11 @@ SimclrMethod::SimclrMethod(ResNet encoder, SimclrConfig config, Communicator& co
 }
 
 double SimclrMethod::forward_backward(const CropBatch& batch, int64_t /*step*/) {
-  if (batch.groups.size() != 1 || batch.groups[0].size(0) % 2 != 0) {
-    throw std::invalid_argument("SimCLR takes two crops per image");
+  const int64_t crops = batch.groups.size() == 1 ? batch.groups[0].size(0) : -1;
+  if (crops != 2 * batch.instance_ids.numel()) {
+    throw std::invalid_argument("SimCLR takes two crops of every image (got " +
+                                std::to_string(crops) + " crops of " +
+                                std::to_string(batch.instance_ids.numel()) + " images)");
   }
   const int64_t b = batch.groups[0].size(0) / 2;
   const torch::Tensor features = encoder_->forward(batch.groups[0]);
