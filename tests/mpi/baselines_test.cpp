@@ -33,29 +33,13 @@
 #include "core/sgd.h"
 #include "core/simclr_method.h"
 #include "data/reference_file.h"
+#include "tensor_checks.h"
 
 namespace {
 
 namespace F = torch::nn::functional;
 
-// Normwise relative error, the reference README's measure.
-double relative_error(const torch::Tensor& ours, const torch::Tensor& ref) {
-  const double scale = std::max(ref.abs().max().item<double>(), 1e-12);
-  return (ours.to(torch::kDouble) - ref.to(torch::kDouble)).abs().max().item<double>() / scale;
-}
-
-void expect_close(const torch::Tensor& ours, const torch::Tensor& ref, double tolerance,
-                  const std::string& what) {
-  if (ours.sizes() != ref.sizes()) {
-    throw std::runtime_error(what + ": shape " + c10::str(ours.sizes()) + " vs " +
-                             c10::str(ref.sizes()));
-  }
-  const double error = relative_error(ours, ref);
-  if (!(error <= tolerance)) {
-    throw std::runtime_error(what + ": relative error " + std::to_string(error) + " > " +
-                             std::to_string(tolerance));
-  }
-}
+using pic::test::expect_close;
 
 void expect_close(double ours, double ref, double tolerance, const std::string& what) {
   if (!(std::abs(ours - ref) <= tolerance * std::max(1.0, std::abs(ref)))) {

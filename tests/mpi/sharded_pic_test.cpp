@@ -24,27 +24,11 @@
 #include "core/sampler.h"
 #include "core/sgd.h"
 #include "data/reference_file.h"
+#include "tensor_checks.h"
 
 namespace {
 
-// Normwise relative error, the reference README's measure.
-double relative_error(const torch::Tensor& ours, const torch::Tensor& ref) {
-  const double scale = std::max(ref.abs().max().item<double>(), 1e-12);
-  return (ours.to(torch::kDouble) - ref.to(torch::kDouble)).abs().max().item<double>() / scale;
-}
-
-void expect_close(const torch::Tensor& ours, const torch::Tensor& ref, double tolerance,
-                  const std::string& what) {
-  if (ours.sizes() != ref.sizes()) {
-    throw std::runtime_error(what + ": shape " + c10::str(ours.sizes()) + " vs " +
-                             c10::str(ref.sizes()));
-  }
-  const double error = relative_error(ours, ref);
-  if (!(error <= tolerance)) {
-    throw std::runtime_error(what + ": relative error " + std::to_string(error) + " > " +
-                             std::to_string(tolerance));
-  }
-}
+using pic::test::expect_close;
 
 // ---------------------------------------------------------------------------------------
 void check_heads_reference(pic::Communicator& comm, int64_t chunk_rows) {
