@@ -86,9 +86,9 @@ int64_t enqueue_keys(const torch::Tensor& queue, const torch::Tensor& keys, int6
   require_matrix("enqueue_keys", "keys", keys, -1, queue.size(0));
   const int64_t num_keys = keys.size(0);
   const int64_t queue_size = queue.size(1);
-  if (num_keys == 0 || queue_size % num_keys != 0) {
+  if (num_keys == 0 || num_keys > queue_size) {
     bad_argument("enqueue_keys", "keys", keys,
-                 "a number of rows that divides the queue length " + std::to_string(queue_size));
+                 "1 to " + std::to_string(queue_size) + " rows (the queue length)");
   }
   if (pointer < 0 || pointer >= queue_size) {
     throw std::invalid_argument("enqueue_keys: pointer " + std::to_string(pointer) +

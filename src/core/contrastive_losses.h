@@ -26,8 +26,8 @@ MethodOutput moco_loss(const torch::Tensor& query, const torch::Tensor& key,
 
 // Writes keys [B, D] (already normalised by the caller) into columns pointer .. pointer+B-1
 // of queue [D, K] in place (indices taken modulo K), without gradient, and returns the next
-// pointer (pointer + B) mod K. As in the original, K must be a multiple of B so that the
-// pointer always stays aligned to whole batches.
+// pointer (pointer + B) mod K. 1 <= B <= K. The original asserts that K is a multiple of B;
+// wrapping inside a batch lifts that, so that a run can resume with another global batch.
 int64_t enqueue_keys(const torch::Tensor& queue, const torch::Tensor& keys, int64_t pointer);
 
 // ---- SimCLR (Chen et al., 2020), NT-Xent ----

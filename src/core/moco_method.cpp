@@ -93,9 +93,9 @@ double MocoMethod::forward_backward(const CropBatch& batch, int64_t step) {
   const int64_t b = batch.groups[0].size(0) / 2;
   const torch::Tensor query = encoder_->forward(batch.groups[0].slice(0, 0, b));
   auto [keys, all_keys] = shuffled_keys(batch.groups[0].slice(0, b, 2 * b), step);
-  if (config_.queue_size % all_keys.size(0) != 0) {
+  if (config_.queue_size < all_keys.size(0)) {
     throw std::invalid_argument("MoCo: the queue length " + std::to_string(config_.queue_size) +
-                                " is not a multiple of the global batch " +
+                                " is shorter than the global batch " +
                                 std::to_string(all_keys.size(0)));
   }
   MethodOutput out = moco_loss(query, keys, queue_, config_.temperature);

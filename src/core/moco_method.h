@@ -27,7 +27,7 @@ namespace pic {
 struct MocoConfig {
   double temperature = 0.07;
   double momentum = 0.999;     // key encoder: k <- m k + (1 - m) q
-  int64_t queue_size = 65536;  // K, a multiple of the global batch
+  int64_t queue_size = 65536;  // K, at least the global batch
   uint64_t seed = 0;           // queue initialisation and the shuffle's stream
 };
 

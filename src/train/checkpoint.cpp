@@ -66,11 +66,16 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 // ---- dtypes --------------------------------------------------------------------------
 hid_t memory_type_of(torch::ScalarType type) {
   switch (type) {
-    case torch::kFloat32: return H5T_NATIVE_FLOAT;
-    case torch::kFloat64: return H5T_NATIVE_DOUBLE;
-    case torch::kInt32: return H5T_NATIVE_INT32;
-    case torch::kInt64: return H5T_NATIVE_INT64;
-    case torch::kUInt8: return H5T_NATIVE_UINT8;
+    case torch::kFloat32:
+      return H5T_NATIVE_FLOAT;
+    case torch::kFloat64:
+      return H5T_NATIVE_DOUBLE;
+    case torch::kInt32:
+      return H5T_NATIVE_INT32;
+    case torch::kInt64:
+      return H5T_NATIVE_INT64;
+    case torch::kUInt8:
+      return H5T_NATIVE_UINT8;
     default:
       throw std::invalid_argument(std::string("checkpoint: unsupported dtype ") +
                                   c10::toString(type) +
@@ -81,12 +86,18 @@ hid_t memory_type_of(torch::ScalarType type) {
 // Explicit little-endian file types, so files are the same on every machine.
 hid_t file_type_of(torch::ScalarType type) {
   switch (type) {
-    case torch::kFloat32: return H5T_IEEE_F32LE;
-    case torch::kFloat64: return H5T_IEEE_F64LE;
-    case torch::kInt32: return H5T_STD_I32LE;
-    case torch::kInt64: return H5T_STD_I64LE;
-    case torch::kUInt8: return H5T_STD_U8LE;
-    default: memory_type_of(type);  // throws
+    case torch::kFloat32:
+      return H5T_IEEE_F32LE;
+    case torch::kFloat64:
+      return H5T_IEEE_F64LE;
+    case torch::kInt32:
+      return H5T_STD_I32LE;
+    case torch::kInt64:
+      return H5T_STD_I64LE;
+    case torch::kUInt8:
+      return H5T_STD_U8LE;
+    default:
+      memory_type_of(type);  // throws
   }
   return -1;
 }
@@ -177,8 +188,8 @@ void transfer_rows(hid_t dataset, const torch::Tensor& tensor, int64_t mem_row, 
       std::vector<hsize_t> start(dims.size(), 0), extent = dims;
       start[0] = static_cast<hsize_t>(file_row + first);
       extent[0] = static_cast<hsize_t>(rows);
-      h5_check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start.data(), nullptr,
-                                   extent.data(), nullptr),
+      h5_check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start.data(), nullptr, extent.data(),
+                                   nullptr),
                "select rows of " + what);
     }
     char* buffer = rows == 0 ? &no_data : bytes + (mem_row + first) * row_bytes;
@@ -206,8 +217,8 @@ std::vector<int64_t> global_shape(const Entry& entry, const ShardedRows& rows) {
 }
 
 // Every rank must describe the same tensors: compare a checksum of names, shapes, dtypes.
-void check_ranks_agree(const std::vector<Entry>& entries, const ShardedRows& rows,
-                       MPI_Comm comm, const std::string& what) {
+void check_ranks_agree(const std::vector<Entry>& entries, const ShardedRows& rows, MPI_Comm comm,
+                       const std::string& what) {
   std::string description = std::to_string(rows.global_rows) + ";";
   for (const Entry& e : entries) {
     description += e.path + (e.instance_level ? "*" : "") + c10::toString(e.tensor.scalar_type()) +
@@ -218,7 +229,8 @@ void check_ranks_agree(const std::vector<Entry>& entries, const ShardedRows& row
   MPI_Allreduce(MPI_IN_PLACE, &low, 1, MPI_INT64_T, MPI_MIN, comm);
   MPI_Allreduce(MPI_IN_PLACE, &high, 1, MPI_INT64_T, MPI_MAX, comm);
   if (low != high) {
-    throw std::runtime_error(what + ": ranks passed different tensor names, shapes or dtypes "
+    throw std::runtime_error(what +
+                             ": ranks passed different tensor names, shapes or dtypes "
                              "(every rank must pass the same model)");
   }
 }
@@ -275,9 +287,12 @@ int64_t step_of_file_name(const std::string& name) {
   return std::stoll(digits);
 }
 
+// The first names and a count of the rest: a whole other model has hundreds.
 std::string format_names(const std::vector<std::string>& names) {
+  constexpr size_t kShown = 12;
   std::string text;
-  for (const auto& n : names) text += (text.empty() ? "" : ", ") + n;
+  for (size_t i = 0; i < names.size() && i < kShown; ++i) text += (i ? ", " : "") + names[i];
+  if (names.size() > kShown) text += " and " + std::to_string(names.size() - kShown) + " more";
   return text;
 }
 
@@ -341,15 +356,15 @@ std::string save_checkpoint(const std::string& dir, Communicator& comm,
         const int64_t local = e.tensor.dim() ? e.tensor.size(0) : -1;
         if (local != rows.global_rows && local != rows.range.size()) {
           error = "save_checkpoint: instance-level tensor " + e.path + " has " +
-                  std::to_string(local) + " rows; expected N = " +
-                  std::to_string(rows.global_rows) + " (replicated) or this rank's " +
-                  std::to_string(rows.range.size()) + " rows";
+                  std::to_string(local) +
+                  " rows; expected N = " + std::to_string(rows.global_rows) +
+                  " (replicated) or this rank's " + std::to_string(rows.range.size()) + " rows";
         }
         if (rows.range.begin < 0 || rows.range.end > rows.global_rows ||
             rows.range.begin > rows.range.end) {
           error = "save_checkpoint: row range [" + std::to_string(rows.range.begin) + ", " +
-                  std::to_string(rows.range.end) + ") is outside N = " +
-                  std::to_string(rows.global_rows);
+                  std::to_string(rows.range.end) +
+                  ") is outside N = " + std::to_string(rows.global_rows);
         }
       }
       if (comm.is_root()) fs::create_directories(directory);
@@ -377,10 +392,10 @@ std::string save_checkpoint(const std::string& dir, Communicator& comm,
     const torch::Tensor data = e.tensor.detach().to(torch::kCPU).contiguous();
     const std::vector<int64_t> shape = global_shape(e, rows);
     const std::vector<hsize_t> dims(shape.begin(), shape.end());
-    H5Id space = h5_space(dims.empty() ? H5Screate(H5S_SCALAR)
-                                       : H5Screate_simple(static_cast<int>(dims.size()),
-                                                          dims.data(), nullptr),
-                          "create the dataspace of /" + e.path);
+    H5Id space = h5_space(
+        dims.empty() ? H5Screate(H5S_SCALAR)
+                     : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+        "create the dataspace of /" + e.path);
     H5Id dataset = h5_dataset(H5Dcreate2(file, e.path.c_str(), file_type_of(data.scalar_type()),
                                          space, H5P_DEFAULT, creation, H5P_DEFAULT),
                               "create dataset /" + e.path + " in " + file_name);
@@ -483,8 +498,8 @@ LoadedCheckpoint load_checkpoint(const std::string& path, Communicator& comm,
                         ")");
       } else if (!stored_type || *stored_type != e.tensor.scalar_type()) {
         wrong.push_back(e.path + " (file dtype " +
-                        (stored_type ? c10::toString(*stored_type) : "unsupported") +
-                        ", model " + c10::toString(e.tensor.scalar_type()) + ")");
+                        (stored_type ? c10::toString(*stored_type) : "unsupported") + ", model " +
+                        c10::toString(e.tensor.scalar_type()) + ")");
       }
     }
     for (const std::string group : {"model", "optimizer/momentum", "state"}) {
@@ -520,6 +535,12 @@ LoadedCheckpoint load_checkpoint(const std::string& path, Communicator& comm,
   return loaded;
 }
 
+std::string read_checkpoint_config(const std::string& path) {
+  H5QuietErrors quiet;
+  H5Id file = h5_file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "open " + path);
+  return h5_read_string_attribute(file, "config", path);
+}
+
 std::string checkpoint_incomplete_reason(const std::string& path) {
   if (!fs::is_regular_file(path)) return "no such file";
   H5QuietErrors quiet;
@@ -544,8 +565,8 @@ std::optional<LatestCheckpoint> find_latest_checkpoint(const std::string& dir) {
     std::getline(in, name);
     while (!name.empty() && std::isspace(static_cast<unsigned char>(name.back()))) name.pop_back();
     const std::string named = (directory / name).string();
-    const std::string reason = name.empty() ? "the pointer file is empty"
-                                            : checkpoint_incomplete_reason(named);
+    const std::string reason =
+        name.empty() ? "the pointer file is empty" : checkpoint_incomplete_reason(named);
     if (reason.empty()) return LatestCheckpoint{named, ""};
     note = pointer.string() + " names '" + name + "', which is not usable: " + reason;
   } else {
@@ -585,13 +606,14 @@ NamedTensors read_checkpoint_tensors(const std::string& path, const std::string&
   for (const std::string& name : link_names(file, group)) {
     if (name.compare(0, name_prefix.size(), name_prefix) != 0) continue;
     const std::string object = group + "/" + name;
-    H5Id dataset = h5_dataset(H5Dopen2(file, object.c_str(), H5P_DEFAULT),
-                              "open /" + object + " in " + path);
+    H5Id dataset =
+        h5_dataset(H5Dopen2(file, object.c_str(), H5P_DEFAULT), "open /" + object + " in " + path);
     H5Id space = h5_space(H5Dget_space(dataset), "get the dataspace of /" + object);
     H5Id type = h5_type(H5Dget_type(dataset), "get the type of /" + object);
     const auto dtype = torch_type_of(type);
-    if (!dtype) throw std::runtime_error("checkpoint " + path + ": /" + object +
-                                         " has an unsupported element type");
+    if (!dtype)
+      throw std::runtime_error("checkpoint " + path + ": /" + object +
+                               " has an unsupported element type");
     std::vector<hsize_t> dims(static_cast<size_t>(H5Sget_simple_extent_ndims(space)));
     H5Sget_simple_extent_dims(space, dims.data(), nullptr);
     torch::Tensor tensor =

@@ -84,6 +84,10 @@ LoadedCheckpoint load_checkpoint(const std::string& path, Communicator& comm,
                                  const CheckpointTensors& tensors, const ShardedRows& rows,
                                  InstanceRows mode);
 
+// Serial (no MPI needed). The resolved options the checkpoint's run was started with (the
+// root attribute `config`, JSON); throws naming the file when it cannot be read.
+std::string read_checkpoint_config(const std::string& path);
+
 // Serial (no MPI needed). Empty when `path` is a complete pic checkpoint, else the reason.
 std::string checkpoint_incomplete_reason(const std::string& path);
 

@@ -41,7 +41,9 @@ void add_data_options(CLI::App& app, PretrainOptions& o) {
 }
 
 void add_model_options(CLI::App& app, PretrainOptions& o) {
-  app.add_option("--model", o.model, "Self-supervised method: PIC, or the baselines InstDisc, MoCo (v1 and v2) and SimCLR")
+  app.add_option(
+         "--model", o.model,
+         "Self-supervised method: PIC, or the baselines InstDisc, MoCo (v1 and v2) and SimCLR")
       ->check(CLI::IsMember({"PIC", "MoCo", "SimCLR", "InstDisc"}));
   app.add_option("--arch", o.arch, "Encoder: resnet18/34/50/101/152, each also with _d");
   app.add_option("--width", o.width, "Width multiplier of the four ResNet stages");
@@ -52,10 +54,11 @@ void add_model_options(CLI::App& app, PretrainOptions& o) {
   app.add_option("--contrast-temperature", o.contrast_temperature,
                  "Softmax temperature (the original's default; its PIC recipe uses 0.2)");
   app.add_option("--contrast-momentum", o.contrast_momentum,
-                 "MoCo: key-encoder moving average; InstDisc: memory-bank update momentum");
+                 "MoCo: key-encoder moving average; InstDisc: memory-bank update momentum (its "
+                 "recipe: 0.5)");
   app.add_option("--contrast-num-negative", o.contrast_num_negative,
-                 "MoCo: queue length (a multiple of the global batch); InstDisc: negatives per "
-                 "sample, drawn from all N");
+                 "MoCo: queue length (at least the global batch); InstDisc: negatives per sample, "
+                 "drawn from all N with replacement");
   app.add_option("--num-negative", o.num_negative,
                  "PIC: instances in each step's softmax, over all ranks (0 or >= N: all N). "
                  "Each rank contributes ceil(K / ranks) of its own, which must be at least "
@@ -71,13 +74,15 @@ void add_model_options(CLI::App& app, PretrainOptions& o) {
 }
 
 void add_optimisation_options(CLI::App& app, PretrainOptions& o) {
-  app.add_option("--optimizer", o.optimizer, "sgd, or lars (SimCLR's: no weight decay or trust ratio on 1-D parameters)")
+  app.add_option("--optimizer", o.optimizer,
+                 "sgd, or lars (SimCLR's: no weight decay or trust ratio on 1-D parameters)")
       ->check(CLI::IsMember({"sgd", "lars"}));
   app.add_option("--base-learning-rate,--base-lr", o.base_lr,
                  "Learning rate at a global batch of 256 (lr = base x batch x world / 256)");
   add_lr_schedule_options(app, o);
-  app.add_option("--weight-decay", o.weight_decay, "L2 weight decay on every parameter");
-  app.add_option("--momentum", o.momentum, "SGD momentum");
+  app.add_option("--weight-decay", o.weight_decay,
+                 "L2 weight decay (on every parameter with sgd; lars skips 1-D ones)");
+  app.add_option("--momentum", o.momentum, "Momentum of sgd and lars");
   app.add_option("--epochs", o.epochs, "Training epochs (sliding window: converted, see docs)");
   app.add_option("--start-epoch", o.start_epoch,
                  "1-based epoch to start from without a checkpoint (a resume overrides it)");
@@ -107,8 +112,9 @@ void validate_method_choices(const PretrainOptions& o) {
                    "(or --train-file)");
   }
   if (o.model != "PIC" && o.aug == "MultiCrop") {
-    kCheck.invalid("--aug", "MultiCrop is PIC's; " + o.model + " takes one crop (InstDisc) or "
-                            "two views (MoCo, SimCLR) of a single-crop preset");
+    kCheck.invalid("--aug", "MultiCrop is PIC's; " + o.model +
+                                " takes one crop (InstDisc) or "
+                                "two views (MoCo, SimCLR) of a single-crop preset");
   }
   if (o.model != "PIC" && o.num_negative != 0) {
     kCheck.invalid("--num-negative", "is PIC's; " + o.model + " uses --contrast-num-negative");
@@ -144,8 +150,8 @@ void validate_ranges(const PretrainOptions& o) {
   kCheck.at_least<int64_t>("--feature-dim", o.feature_dim, 1);
   if (!(o.contrast_temperature > 0)) kCheck.invalid("--contrast-temperature", "must be positive");
   if (!(o.contrast_momentum >= 0 && o.contrast_momentum < 1)) {
-    kCheck.invalid("--contrast-momentum", "must lie in [0, 1), got " +
-                                              std::to_string(o.contrast_momentum));
+    kCheck.invalid("--contrast-momentum",
+                   "must lie in [0, 1), got " + std::to_string(o.contrast_momentum));
   }
   kCheck.at_least<int64_t>("--contrast-num-negative", o.contrast_num_negative, 1);
   if (!(o.base_lr > 0)) kCheck.invalid("--base-learning-rate", "must be positive");
@@ -215,7 +221,8 @@ int64_t negative_rows_per_rank(int64_t num_negative, int world_size) {
 int parse_pretrain_options(int argc, const char* const* argv, PretrainOptions& options,
                            bool print) {
   CLI::App app{
-      "pic-pretrain: self-supervised pre-training (PIC) on MPI ranks, from an HDF5 dataset "
+      "pic-pretrain: self-supervised pre-training (PIC, InstDisc, MoCo, SimCLR) on MPI ranks, "
+      "from an HDF5 dataset "
       "written by pic-prep.",
       "pic-pretrain"};
   // A flag given twice keeps its last value, as argparse (the original's parser) does, so
@@ -245,11 +252,29 @@ void validate_pretrain_options(const PretrainOptions& options, int world_size) {
   validate_window(options, world_size);
   validate_negatives(options, world_size);
   const int64_t global_batch = options.batch_size * world_size;
-  if (options.model == "MoCo" && options.contrast_num_negative % global_batch != 0) {
+  if (options.model == "MoCo" && options.contrast_num_negative < global_batch) {
     kCheck.invalid("--contrast-num-negative",
-                   "MoCo's queue length " + std::to_string(options.contrast_num_negative) +
-                       " must be a multiple of the global batch " + std::to_string(global_batch) +
-                       " (--batch-size x ranks), so that every step enqueues whole batches");
+                   "MoCo's queue of " + std::to_string(options.contrast_num_negative) +
+                       " keys is shorter than the global batch " + std::to_string(global_batch) +
+                       " (--batch-size x ranks) that every step enqueues");
+  }
+  // Bounds that fail here instead of in an allocation during the first step.
+  constexpr int64_t kMaxQueueFloats = int64_t{1} << 32;  // 16 GiB of keys on every rank
+  if (options.model == "MoCo" &&
+      options.contrast_num_negative > kMaxQueueFloats / options.feature_dim) {
+    kCheck.invalid("--contrast-num-negative",
+                   std::to_string(options.contrast_num_negative) + " keys of " +
+                       std::to_string(options.feature_dim) +
+                       " floats exceed 16 GiB, the queue every rank holds");
+  }
+  constexpr int64_t kMaxDrawnColumns = int64_t{1} << 28;  // 2 GiB of int64 per rank and step
+  if (options.model == "InstDisc" &&
+      options.contrast_num_negative >= kMaxDrawnColumns / global_batch) {
+    kCheck.invalid("--contrast-num-negative",
+                   "InstDisc draws (1 + " + std::to_string(options.contrast_num_negative) +
+                       ") columns for each of the " + std::to_string(global_batch) +
+                       " images of a step on every rank; keep that product under 2^28 "
+                       "(2 GiB of indices)");
   }
   namespace fs = std::filesystem;
   if (!fs::is_regular_file(options.train_file)) {

@@ -6,6 +6,9 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include <opencv2/core.hpp>
 
@@ -110,12 +113,45 @@ std::string choose_resume_path(const PretrainOptions& o, Communicator& comm) {
   return broadcast_string(comm, path);
 }
 
+// The options the checkpoint's run used, compared with this run's before any tensor is read
+// (rank 0 reads the file; an unreadable attribute leaves the check to load_checkpoint).
+std::vector<ChangedOption> options_changed_since(const std::string& path, const Run& run,
+                                                 Communicator& comm) {
+  std::string saved;
+  if (comm.is_root()) {
+    try {
+      saved = read_checkpoint_config(path);
+    } catch (const std::exception&) {
+      saved.clear();
+    }
+  }
+  saved = broadcast_string(comm, saved);
+  if (saved.empty()) return {};
+  return changed_run_options(saved, run.config_json, path);
+}
+
 // Resumes if asked to; returns the first step to run.
 int64_t maybe_resume(const PretrainOptions& o, Run& run, Communicator& comm) {
   const std::string path = choose_resume_path(o, comm);
   if (path.empty()) return run.plan.first_step;
-  LoadedCheckpoint loaded =
-      load_checkpoint(path, comm, checkpoint_tensors(run), run.rows, InstanceRows::kMine);
+  const std::vector<ChangedOption> changes = options_changed_since(path, run, comm);
+  for (const ChangedOption& change : changes) {
+    if (change.name != "model") continue;
+    throw std::invalid_argument(
+        "checkpoint " + path + " was written by --model " + change.saved + "; this run is " +
+        "--model " + change.now + ", whose state does not carry over: resume with --model " +
+        change.saved + ", or start afresh in another --output-dir (without --auto-resume)");
+  }
+  LoadedCheckpoint loaded;
+  try {
+    loaded = load_checkpoint(path, comm, checkpoint_tensors(run), run.rows, InstanceRows::kMine);
+  } catch (const std::exception& e) {
+    if (changes.empty()) throw;
+    // A shape mismatch usually comes from one of these (a queue length, a feature dimension).
+    throw std::runtime_error(
+        std::string(e.what()) +
+        "\n  options that differ from the checkpoint's: " + describe_changes(changes));
+  }
   run.method->after_load(loaded.state.step);
   log_root(comm, "resumed from " + loaded.path + " at step " + std::to_string(loaded.state.step) +
                      " (written by " + std::to_string(loaded.saved_world_size) + " ranks)");
@@ -125,7 +161,6 @@ int64_t maybe_resume(const PretrainOptions& o, Run& run, Communicator& comm) {
              "continues from the same step, but its losses will not match an uninterrupted "
              "run bit for bit");
   }
-  const auto changes = changed_run_options(loaded.state.config_json, run.config_json, loaded.path);
   if (!changes.empty()) {
     log_root(comm, "warning: resuming with options that differ from the checkpoint's: " +
                        describe_changes(changes) + "; training continues from step " +
@@ -254,9 +289,9 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
   log_root(comm, built.description);
   run.config_json = config.dump();
   log_root(comm, describe_plan(o, run.plan, n, world, run.schedule->config().base_lr));
-  if (comm.is_root()) write_config_json(o.output_dir, config.dump(true));
-
   const int64_t first_step = maybe_resume(o, run, comm);
+  // After the resume, so that a refused one leaves the folder's config.json as it was.
+  if (comm.is_root()) write_config_json(o.output_dir, config.dump(true));
   const int64_t end_step = run.plan.end_step;
   if (first_step >= end_step) {
     log_root(comm, "nothing to do: step " + std::to_string(first_step) + " >= end step " +

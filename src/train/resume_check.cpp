@@ -49,7 +49,7 @@ std::string value_before_option_existed(const std::string& key) {
   return "(absent)";
 }
 
-// The baselines' own options; PIC ignores them.
+// MoCo's and InstDisc's own options; PIC and SimCLR ignore them.
 bool only_matters_for_baselines(const std::string& key) {
   return key == "contrast_momentum" || key == "contrast_num_negative";
 }
@@ -75,8 +75,11 @@ std::vector<ChangedOption> changed_run_options(const std::string& saved_config_j
   const FlatJson now(current_config_json, "this run's options");
   const bool sampling =
       saved.text_or("num_negative", "0") != "0" || now.text_or("num_negative", "0") != "0";
-  const bool baseline =
-      saved.text_or("model", "PIC") != "PIC" || now.text_or("model", "PIC") != "PIC";
+  const auto uses_contrast_options = [](const std::string& model) {
+    return model == "MoCo" || model == "InstDisc";
+  };
+  const bool baseline = uses_contrast_options(saved.text_or("model", "PIC")) ||
+                        uses_contrast_options(now.text_or("model", "PIC"));
   std::vector<ChangedOption> changes;
   for (const char* key : kRunDefiningOptions) {
     if (only_matters_when_sampling(key) && !sampling) continue;

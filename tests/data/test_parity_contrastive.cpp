@@ -77,8 +77,13 @@ TEST_CASE("enqueue_keys writes keys at the pointer and wraps around", "[contrast
       torch::tensor({{9.f, 11.f, 1.f, 3.f, 5.f, 7.f}, {10.f, 12.f, 2.f, 4.f, 6.f, 8.f}});
   CHECK(torch::equal(queue, expected));
 
-  // A queue whose length is no multiple of the batch, a bad pointer, a key of the wrong width.
-  check_rejects([&] { pic::enqueue_keys(torch::zeros({2, 5}), keys1, 0); }, "keys");
+  // A queue whose length is no multiple of the batch wraps inside a batch.
+  torch::Tensor odd = torch::zeros({2, 3});
+  CHECK(pic::enqueue_keys(odd, keys1, 2) == 1);
+  CHECK(torch::equal(odd, torch::tensor({{3.f, 0.f, 1.f}, {4.f, 0.f, 2.f}})));
+
+  // More keys than the queue holds, a bad pointer, a key of the wrong width.
+  check_rejects([&] { pic::enqueue_keys(torch::zeros({2, 1}), keys1, 0); }, "keys");
   check_rejects([&] { pic::enqueue_keys(queue, keys1, 6); }, "pointer");
   check_rejects([&] { pic::enqueue_keys(queue, torch::zeros({2, 3}), 0); }, "keys");
   check_rejects([&] { pic::enqueue_keys(torch::zeros({6}), keys1, 0); }, "queue");

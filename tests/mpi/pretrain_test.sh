@@ -20,7 +20,8 @@
 #   pretrain_test.sh baselines WORK PIC_PRETRAIN RANKS MPIEXEC...
 #       InstDisc, MoCo v2 and SimCLR (with LARS): finite losses, and the resume check, which
 #       only passes if the memory bank, the queue and its pointer, the key encoder and the
-#       LARS momentum all come back from the checkpoint.
+#       LARS momentum all come back from the checkpoint; a MoCo checkpoint resumed as SimCLR
+#       is refused naming both models, leaving config.json as it was.
 #   pretrain_test.sh signal WORK PIC_PRETRAIN RANKS MPIEXEC...
 #       SIGUSR1 to mpiexec during a long run: the ranks checkpoint and exit 0 early; a
 #       resumed run starts at that checkpoint's step.
@@ -145,6 +146,16 @@ check_baselines() {
     losses "$work/${name}_whole_$ranks/metrics.jsonl" |
       awk -v n="$name" '$1 == "null" || $1 != $1 + 0 { print "FAIL: " n " loss " $1; exit 1 }'
   done
+  # Another --model on a MoCo checkpoint: refused before loading, config.json left alone.
+  local moco=$work/moco_whole_$ranks
+  cp "$moco/config.json" "$work/moco_config_before_$ranks.json"
+  if pretrain "$moco" --max-steps 10 --model SimCLR --auto-resume > "$work/model_change_$ranks.txt" 2>&1; then
+    fail "resuming a MoCo checkpoint as SimCLR was not refused"
+  fi
+  grep -q "was written by --model MoCo; this run is --model SimCLR" "$work/model_change_$ranks.txt" ||
+    { cat "$work/model_change_$ranks.txt"; fail "the refusal does not name both models"; }
+  cmp -s "$moco/config.json" "$work/moco_config_before_$ranks.json" ||
+    fail "a refused resume rewrote config.json"
   grep -q "memory bank sharded over $ranks ranks" <(
     pretrain "$work/instdisc_log_$ranks" --max-steps 1 --model InstDisc --aug InstDisc \
       --contrast-num-negative 64 2>&1) || fail "no InstDisc description line"

@@ -141,8 +141,16 @@ TEST_CASE("pretrain options: validation refuses what this version cannot do") {
   }
   auto moco = o;
   moco.model = "MoCo";
-  moco.contrast_num_negative = 1000;  // not a multiple of 64 x 2
-  CHECK_THAT(validation_error(moco, 2), Catch::Contains("multiple of the global batch 128"));
+  moco.contrast_num_negative = 1000;  // no multiple of 64 x 2: fine, the queue wraps
+  CHECK(validation_error(moco, 2).empty());
+  moco.contrast_num_negative = 100;
+  CHECK_THAT(validation_error(moco, 2), Catch::Contains("shorter than the global batch 128"));
+  moco.contrast_num_negative = int64_t{1} << 40;
+  CHECK_THAT(validation_error(moco, 2), Catch::Contains("16 GiB"));
+  auto instdisc = o;
+  instdisc.model = "InstDisc";
+  instdisc.contrast_num_negative = 100000000;
+  CHECK_THAT(validation_error(instdisc, 2), Catch::Contains("2^28"));
   auto momentum = o;
   momentum.contrast_momentum = 1.0;
   CHECK_THAT(validation_error(momentum, 1), Catch::Contains("--contrast-momentum"));

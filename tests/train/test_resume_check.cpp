@@ -81,7 +81,7 @@ TEST_CASE("resume check: negative sampling changes are named; older checkpoints 
   CHECK(named);
 }
 
-TEST_CASE("resume check: the baselines' options are named only when a baseline trains") {
+TEST_CASE("resume check: the contrast options are named only when MoCo or InstDisc trains") {
   pic::PretrainOptions saved;
   pic::PretrainOptions now = saved;
   now.contrast_momentum = 0.99;  // PIC ignores it: no warning
@@ -99,4 +99,9 @@ TEST_CASE("resume check: the baselines' options are named only when a baseline t
   CHECK(pic::describe_changes(changes) ==
         "--contrast-momentum 0.99 (checkpoint: 0.999), "
         "--contrast-num-negative 4096 (checkpoint: 65536)");
+
+  saved.model = "SimCLR";  // ignores both
+  now = saved;
+  now.contrast_momentum = 0.5;
+  CHECK(pic::changed_run_options(options_json(saved), options_json(now), "c.h5").empty());
 }
