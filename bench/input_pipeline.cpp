@@ -1,5 +1,7 @@
 // Input-pipeline throughput on one core: images/s of a bare full JPEG decode, and of decode
-// plus augmentation (SimCLR at 224 px, and NULL = crop + flip), over the 81 photographs of
+// plus augmentation (SimCLR at 224 px, NULL = crop + flip, and PIC's MultiCrop 160 + 3 x 96),
+// each with a full decode ("decode_") and with the loader's region decode ("region_": only
+// the crops' region at a reduced DCT scale, src/data/crop_source.h), over the 81 photographs of
 // Debian's opencv-doc (DESIGN.md "Performance yardsticks"). Bytes are read into memory
 // first, as a rank holds its shard. bench/run_input_bench.sh compares it with the original's
 // PIL + torchvision pipeline (bench/pil_pipeline.py).
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "data/augment.h"
+#include "data/crop_source.h"
 #include "data/image_decoder.h"
 
 namespace {
@@ -85,21 +88,45 @@ int main(int argc, char** argv) {
   });
   std::printf("decode_full_images_per_s %.1f\n", decode);
 
-  for (const std::string preset : {"SimCLR", "NULL"}) {
+  // Each preset twice: the full decode then the crop (as above), and the region path of the
+  // loader (crop_source.h: only the crops' region, at a reduced DCT scale when they allow).
+  for (const std::string preset : {"SimCLR", "NULL", "MultiCrop"}) {
     pic::AugmentConfig config;
     config.preset = preset;
     config.image_size = 224;
+    if (preset == "MultiCrop") {  // the PIC recipe's crops: 1 x 160 px + 3 x 96 px
+      config.image_size = 160;
+      config.image_size2 = 96;
+      config.crop = 0.08;
+      config.crop2 = 0.14;
+      config.num_crop = 1;
+      config.num_crop2 = 3;
+    }
     const pic::Augmenter augmenter(config);
-    std::vector<float> out(3 * 224 * 224);
-    const double rate = images_per_second(files.size(), seconds, [&](int pass) {
-      for (size_t i = 0; i < files.size(); ++i) {
-        const cv::Mat image = decoder->decode(files[i].data(), files[i].size());
-        const uint64_t key =
-            pic::augment_key(0, 0, static_cast<int64_t>(pass) + 1, static_cast<int64_t>(i), 0);
-        augmenter.augment_crop(image, key, 0, out.data());
+    const size_t crops = augmenter.crops().size();
+    std::vector<std::vector<float>> out;
+    for (const auto& spec : augmenter.crops()) out.emplace_back(3 * spec.size * spec.size);
+    const auto keys_of = [&](int pass, size_t image) {
+      std::vector<uint64_t> keys;
+      for (size_t c = 0; c < crops; ++c) {
+        keys.push_back(pic::augment_key(0, 0, static_cast<int64_t>(pass) + 1,
+                                        static_cast<int64_t>(image), static_cast<int64_t>(c)));
       }
-    });
-    std::printf("decode_%s_224_images_per_s %.1f\n", preset.c_str(), rate);
+      return keys;
+    };
+    const std::string name = preset + "_" + std::to_string(config.image_size);
+    for (const bool regions : {false, true}) {
+      const double rate = images_per_second(files.size(), seconds, [&](int pass) {
+        for (size_t i = 0; i < files.size(); ++i) {
+          const pic::CropSource source = pic::decode_for_crops(
+              files[i].data(), files[i].size(), augmenter, keys_of(pass, i), *decoder, regions);
+          for (size_t c = 0; c < crops; ++c) {
+            augmenter.render(source.bgr, source.params[c], static_cast<int64_t>(c), out[c].data());
+          }
+        }
+      });
+      std::printf("%s_%s_images_per_s %.1f\n", regions ? "region" : "decode", name.c_str(), rate);
+    }
   }
   return 0;
 }

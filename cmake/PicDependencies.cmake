@@ -41,6 +41,11 @@ message(STATUS "parallel HDF5 ${HDF5_VERSION}: ${HDF5_C_LIBRARIES}")
 find_package(OpenCV REQUIRED COMPONENTS core imgproc imgcodecs)
 set(PIC_OPENCV_LIBS opencv_core opencv_imgproc opencv_imgcodecs)
 
+# libjpeg(-turbo) itself, for decoding only the crops' region at a reduced DCT scale
+# (src/data/jpeg_region.*): jpeg_crop_scanline and jpeg_skip_scanlines need libjpeg-turbo
+# 1.5 or later (Debian: libjpeg62-turbo-dev; Spack: libjpeg-turbo).
+find_package(JPEG REQUIRED)
+
 # Debian's libzip CMake config references tools from another package (zipcmp...), so
 # find the library through pkg-config instead.
 find_package(PkgConfig REQUIRED)

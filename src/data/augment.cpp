@@ -171,4 +171,17 @@ void Augmenter::augment_crop(const cv::Mat& bgr, uint64_t key, int64_t crop_inde
   render_crop(bgr, draw_crop_params(steps_, spec, bgr.rows, bgr.cols, key), spec.size, out);
 }
 
+CropParams Augmenter::crop_params(int64_t crop_index, int height, int width, uint64_t key) const {
+  if (crop_index < 0 || crop_index >= static_cast<int64_t>(crops_.size()) || steps_.val) {
+    throw std::out_of_range("crop_params: crop " + std::to_string(crop_index) + " of " +
+                            std::to_string(crops_.size()) + (steps_.val ? " (val preset)" : ""));
+  }
+  return draw_crop_params(steps_, crops_[static_cast<size_t>(crop_index)], height, width, key);
+}
+
+void Augmenter::render(const cv::Mat& bgr, const CropParams& params, int64_t crop_index,
+                       float* out) const {
+  render_crop(bgr, params, crops_.at(static_cast<size_t>(crop_index)).size, out);
+}
+
 }  // namespace pic

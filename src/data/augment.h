@@ -122,6 +122,13 @@ class Augmenter {
   // crops()[crop_index].size, drawing its randomness from `key` (see augment_key).
   void augment_crop(const cv::Mat& bgr, uint64_t key, int64_t crop_index, float* out) const;
 
+  // The two halves of augment_crop, for callers that decode only part of the image: the
+  // random decisions for an image of height x width source pixels, then the pixels from a
+  // (possibly partial, possibly reduced) decode whose coordinates `params.rect` already uses.
+  // Not for the val preset (it needs the whole image).
+  CropParams crop_params(int64_t crop_index, int height, int width, uint64_t key) const;
+  void render(const cv::Mat& bgr, const CropParams& params, int64_t crop_index, float* out) const;
+
  private:
   AugmentConfig config_;
   PresetSteps steps_;

@@ -29,6 +29,9 @@ struct LoaderOptions {
   int prefetch_batches = 4;  // steps prepared ahead of the one next() returns
   uint64_t seed = 0;         // run seed, first word of every augmentation key
   int rank = 0;
+  // JPEGs: decode only the crops' region at a reduced DCT scale when the crops allow it
+  // (crop_source.h); false decodes every image in full (the reference path).
+  bool decode_regions = true;
 };
 
 struct LoadedBatch {

@@ -3,6 +3,9 @@
 #include <chrono>
 #include <stdexcept>
 #include <string>
+#include <vector>
+
+#include "data/crop_source.h"
 
 namespace pic::detail {
 namespace {
@@ -207,12 +210,19 @@ torch::Tensor PrefetchPipeline::acquire_buffer(const std::vector<int64_t>& shape
 void PrefetchPipeline::run_task(const Task& task) const {
   const Slot& slot = *task.slot;
   const int64_t local = slot.local[task.sample];
-  const cv::Mat bgr = decoder_->decode(shard_.image_data(local), shard_.image_size(local));
-  for (size_t c = 0; c < slot.crop_rows.size(); ++c) {
-    const uint64_t key =
-        augment_key(opts_.seed, opts_.rank, slot.step, task.sample, static_cast<int64_t>(c));
-    augmenter_.augment_crop(bgr, key, static_cast<int64_t>(c),
-                            slot.crop_rows[c] + task.sample * slot.crop_pitch[c]);
+  std::vector<uint64_t> keys(slot.crop_rows.size());
+  for (size_t c = 0; c < keys.size(); ++c) {
+    keys[c] = augment_key(opts_.seed, opts_.rank, slot.step, task.sample, static_cast<int64_t>(c));
+  }
+  const CropSource source = decode_for_crops(shard_.image_data(local), shard_.image_size(local),
+                                             augmenter_, keys, *decoder_, opts_.decode_regions);
+  for (size_t c = 0; c < keys.size(); ++c) {
+    float* out = slot.crop_rows[c] + task.sample * slot.crop_pitch[c];
+    if (source.params.empty()) {  // val: the whole image, nothing random
+      augmenter_.augment_crop(source.bgr, keys[c], static_cast<int64_t>(c), out);
+    } else {
+      augmenter_.render(source.bgr, source.params[c], static_cast<int64_t>(c), out);
+    }
   }
 }
 
