@@ -2,8 +2,9 @@
 """The original's input pipeline (PIL + torchvision), one thread, on the same photographs.
 
 Measures images/s of a bare PIL decode (Image.open + convert('RGB')), and of decode plus the
-original's SimCLR augmentation at 224 px and its NULL preset (crop + flip), both ending in
-ToTensor + Normalize as in the original. Bytes are read into memory first (the original's
+original's SimCLR augmentation at 224 px, its NULL preset (crop + flip), and PIC's
+multi-crop recipe (1 crop of 160 px with scale [0.14, 1] and 3 of 96 px with [0.08, 0.14],
+each with the SimCLR steps), all ending in ToTensor + Normalize as in the original. Bytes are read into memory first (the original's
 cache mode). Run with Debian's /usr/bin/python3 (torch, torchvision, PIL).
 """
 import argparse
@@ -47,6 +48,26 @@ def pipelines(size):
     return {"SimCLR": simclr, "NULL": null}
 
 
+def simclr_crop(size, scale):
+    normalize = transforms.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
+    return transforms.Compose([
+        transforms.RandomResizedCrop(size, scale=scale),
+        transforms.RandomHorizontalFlip(),
+        transforms.RandomApply([transforms.ColorJitter(0.8, 0.8, 0.8, 0.2)], p=0.8),
+        transforms.RandomGrayscale(p=0.2),
+        transforms.RandomApply([GaussianBlur()], p=0.5),
+        transforms.ToTensor(),
+        normalize,
+    ])
+
+
+def multi_crop():
+    """The original's MultiCrop as PIC's recipe uses it: one decode, four crops."""
+    large = simclr_crop(160, (0.14, 1.0))
+    small = simclr_crop(96, (0.08, 0.14))
+    return lambda image: [large(image)] + [small(image) for _ in range(3)]
+
+
 def decode(data):
     return Image.open(io.BytesIO(data)).convert("RGB")
 
@@ -80,6 +101,9 @@ def main():
     for name, transform in pipelines(224).items():
         rate = images_per_second(files, args.seconds, lambda f: transform(decode(f)))
         print(f"decode_{name}_224_images_per_s {rate:.1f}")
+    crops = multi_crop()
+    rate = images_per_second(files, args.seconds, lambda f: crops(decode(f)))
+    print(f"decode_MultiCrop_160_images_per_s {rate:.1f}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Input pipeline, pic vs the original, side by side in one run (one thread each, one after
 # the other): bare decode, decode + SimCLR at 224, decode + NULL at 224 on the opencv-doc
-# photographs; pic with a full decode and with its region decode (and MultiCrop, against
-# pic's own full decode: the original's script has no multi-crop figure). The two alternate for ROUNDS rounds and each figure keeps its best round, so
+# photographs, and PIC's multi-crop recipe (160 + 3 x 96); pic both with a full decode and
+# with its region decode. The two alternate for ROUNDS rounds and each figure keeps its best round, so
 # that load from other processes on a shared machine biases neither side. Prints every round
 # and the ratios pic / original.
 # Usage: bench/run_input_bench.sh [BUILD_DIR] [SECONDS_PER_FIGURE] [ROUNDS]
@@ -31,15 +31,11 @@ done
 best() { awk -v k="$1_images_per_s" '$1 == k && $2 > m {m = $2} END {print m}' <<<"$2"; }
 echo "# best of $rounds rounds, ratio pic / original (images/s per core)"
 # pic's figure, the original's figure it is compared with (the same work on the same files).
-for pair in decode_full:decode_full decode_SimCLR_224:decode_SimCLR_224 \
+for pair in decode_full:decode_full decode_full_libjpeg:decode_full decode_SimCLR_224:decode_SimCLR_224 \
             decode_NULL_224:decode_NULL_224 region_SimCLR_224:decode_SimCLR_224 \
-            region_NULL_224:decode_NULL_224; do
+            region_NULL_224:decode_NULL_224 decode_MultiCrop_160:decode_MultiCrop_160 \
+            region_MultiCrop_160:decode_MultiCrop_160; do
   a=$(best "${pair%%:*}" "$ours")
   b=$(best "${pair##*:}" "$theirs")
   awk -v f="${pair%%:*}" -v a="$a" -v b="$b" 'BEGIN {printf "%-20s pic %7.1f  original %7.1f  ratio %.2fx\n", f, a, b, a / b}'
-done
-for preset in MultiCrop_160; do  # no PIL multi-crop baseline: region against full decode
-  a=$(best "region_$preset" "$ours")
-  b=$(best "decode_$preset" "$ours")
-  awk -v f="region_$preset" -v a="$a" -v b="$b" 'BEGIN {printf "%-20s pic %7.1f  full decode %7.1f  ratio %.2fx\n", f, a, b, a / b}'
 done
