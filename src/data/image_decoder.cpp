@@ -1,5 +1,7 @@
 #include "data/image_decoder.h"
 
+#include "data/jpeg_region.h"
+
 #include <opencv2/imgcodecs.hpp>
 
 #include <limits>
@@ -33,8 +35,23 @@ class OpenCvDecoder final : public ImageDecoder {
   }
 };
 
+class FastDecoder final : public ImageDecoder {
+ public:
+  cv::Mat decode(const uint8_t* data, size_t size) const override {
+    if (const auto jpeg = read_jpeg_info(data, size)) {
+      return decode_jpeg_region(data, size, 0, 0, jpeg->width, jpeg->height, 1).bgr;
+    }
+    return fallback_.decode(data, size);
+  }
+
+ private:
+  OpenCvDecoder fallback_;
+};
+
 }  // namespace
 
 std::unique_ptr<ImageDecoder> make_opencv_decoder() { return std::make_unique<OpenCvDecoder>(); }
+
+std::unique_ptr<ImageDecoder> make_fast_decoder() { return std::make_unique<FastDecoder>(); }
 
 }  // namespace pic

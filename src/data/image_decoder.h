@@ -21,4 +21,9 @@ class ImageDecoder {
 // Full decode with cv::imdecode (libjpeg-turbo / libpng underneath).
 std::unique_ptr<ImageDecoder> make_opencv_decoder();
 
+// JPEGs straight through libjpeg-turbo with BGR output (jpeg_region.h; the same pixels as
+// OpenCV's decode, 1.9x faster on the opencv-doc photographs: Debian's OpenCV swaps RGB to
+// BGR byte by byte afterwards), everything else through OpenCV. The loader's decoder.
+std::unique_ptr<ImageDecoder> make_fast_decoder();
+
 }  // namespace pic

@@ -24,7 +24,7 @@ PrefetchPipeline::PrefetchPipeline(const DatasetShard& shard, StepPlan plan, Aug
     : shard_(shard),
       plan_(std::move(plan)),
       augmenter_(std::move(aug)),
-      decoder_(make_opencv_decoder()),
+      decoder_(make_fast_decoder()),
       opts_(opts),
       end_step_(end_step),
       next_step_(first_step),

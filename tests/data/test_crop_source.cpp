@@ -80,6 +80,31 @@ TEST_CASE("decode_jpeg_region at full scale is the same pixels as the full decod
   CHECK(worst_mean == 0);
 }
 
+TEST_CASE("the fast decoder gives OpenCV's pixels: JPEG (colour and grey) and PNG",
+          "[jpeg_region]") {
+  const auto opencv = pic::make_opencv_decoder();
+  const auto fast = pic::make_fast_decoder();
+  for (const auto& path : pic::test::opencv_doc_photos()) {
+    const auto bytes = file_bytes(path);
+    const cv::Mat a = fast->decode(bytes.data(), bytes.size());
+    const cv::Mat b = opencv->decode(bytes.data(), bytes.size());
+    REQUIRE(a.size() == b.size());
+    REQUIRE(difference(a, b).second == 0);
+  }
+  const cv::Mat photo = pic::test::small_photo(pic::test::opencv_doc_photos()[3], 64);
+  cv::Mat grey;
+  cv::cvtColor(photo, grey, cv::COLOR_BGR2GRAY);
+  for (const char* format : {".jpg", ".png"}) {
+    std::vector<uint8_t> bytes;
+    cv::imencode(format, grey, bytes);
+    const cv::Mat a = fast->decode(bytes.data(), bytes.size());
+    REQUIRE(a.type() == CV_8UC3);
+    REQUIRE(difference(a, opencv->decode(bytes.data(), bytes.size())).second == 0);
+  }
+  const std::vector<uint8_t> truncated = {0xFF, 0xD8, 0xFF};
+  CHECK_THROWS(fast->decode(truncated.data(), truncated.size()));
+}
+
 TEST_CASE("reduced_scale_for keeps every crop at least its output side", "[jpeg_region]") {
   CHECK(pic::reduced_scale_for({{0, 0, 1800, 1800}}, {224}) == 8);
   CHECK(pic::reduced_scale_for({{0, 0, 1800, 1700}}, {224}) == 4);
@@ -146,9 +171,10 @@ TEST_CASE("decode_for_crops: the same draws, and crops close to the full-decode 
     }
   }
   WARN("region path on " << photos.size() << " photographs: " << regions << " decoded as a "
-       << "region, " << reduced << " at a reduced scale; their crops differ from the full "
-       << "decode's by " << total_mean / crops << " grey levels on average (worst crop "
-       << worst_mean << ")");
+                         << "region, " << reduced
+                         << " at a reduced scale; their crops differ from the full "
+                         << "decode's by " << total_mean / crops
+                         << " grey levels on average (worst crop " << worst_mean << ")");
   CHECK(regions == static_cast<int>(photos.size()));
   REQUIRE(reduced >= 5);
   // At a reduced scale a rectangle's edges move by up to half a scaled pixel, which is at
