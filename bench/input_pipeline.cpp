@@ -6,7 +6,7 @@
 // first, as a rank holds its shard. bench/run_input_bench.sh compares it with the original's
 // PIL + torchvision pipeline (bench/pil_pipeline.py).
 //
-// Usage: pic-bench-input [--seconds S] [--dir DIR]
+// Usage: pic-bench-input [--seconds S] [--dir DIR | --train-file FILE.h5]
 #include <opencv2/core.hpp>
 
 #include <algorithm>
@@ -23,6 +23,7 @@
 
 #include "data/augment.h"
 #include "data/crop_source.h"
+#include "data/dataset_reader.h"
 #include "data/image_decoder.h"
 #include "data/jpeg_region.h"
 
@@ -47,6 +48,19 @@ std::vector<std::vector<uint8_t>> read_jpegs(const std::string& dir) {
   return files;
 }
 
+// Every image of a pic-prep dataset file (e.g. one written with --max-side), as stored.
+std::vector<std::vector<uint8_t>> read_dataset_images(const std::string& path) {
+  int initialised = 0;
+  MPI_Initialized(&initialised);
+  if (!initialised) MPI_Init(nullptr, nullptr);
+  const pic::DatasetShard shard = pic::read_dataset_shard(path, MPI_COMM_SELF);
+  std::vector<std::vector<uint8_t>> files;
+  for (int64_t i = 0; i < shard.size(); ++i) {
+    files.emplace_back(shard.image_data(i), shard.image_data(i) + shard.image_size(i));
+  }
+  return files;
+}
+
 // Runs `one_pass` (all images once) after a warm-up pass until `seconds` have passed;
 // returns images per second.
 double images_per_second(size_t images, double seconds, const std::function<void(int)>& one_pass) {
@@ -66,23 +80,26 @@ double images_per_second(size_t images, double seconds, const std::function<void
 int main(int argc, char** argv) {
   double seconds = 5.0;
   std::string dir = "/usr/share/doc/opencv-doc/examples";
+  std::string dataset;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--seconds") == 0) {
       seconds = std::stod(argv[i + 1]);
     } else if (std::strcmp(argv[i], "--dir") == 0) {
       dir = argv[i + 1];
+    } else if (std::strcmp(argv[i], "--train-file") == 0) {
+      dataset = argv[i + 1];
     } else {
-      std::fprintf(stderr, "usage: %s [--seconds S] [--dir DIR]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--seconds S] [--dir DIR | --train-file FILE.h5]\n", argv[0]);
       return 2;
     }
   }
   // One core: OpenCV's own thread pool off (the loader's workers are the parallelism).
   cv::setNumThreads(1);
 
-  const auto files = read_jpegs(dir);
+  const auto files = dataset.empty() ? read_jpegs(dir) : read_dataset_images(dataset);
   const auto decoder = pic::make_opencv_decoder();
-  std::printf("# pic input pipeline, 1 thread, %zu JPEG files from %s\n", files.size(),
-              dir.c_str());
+  std::printf("# pic input pipeline, 1 thread, %zu images from %s\n", files.size(),
+              dataset.empty() ? dir.c_str() : dataset.c_str());
 
   const double decode = images_per_second(files.size(), seconds, [&](int) {
     for (const auto& f : files) decoder->decode(f.data(), f.size());
@@ -137,5 +154,8 @@ int main(int argc, char** argv) {
       std::printf("%s_%s_images_per_s %.1f\n", regions ? "region" : "decode", name.c_str(), rate);
     }
   }
+  int initialised = 0;
+  MPI_Initialized(&initialised);
+  if (initialised) MPI_Finalize();
   return 0;
 }

@@ -22,14 +22,14 @@ constexpr size_t kBatchItems = 256;
 // Reads and checks items order[first, last) on `threads` threads; result j is item first + j.
 std::vector<PreparedImage> prepare_batch(const ImageSource& source,
                                          const std::vector<size_t>& order, size_t first,
-                                         size_t last, int threads) {
+                                         size_t last, int threads, const ShrinkPolicy& shrink) {
   std::vector<PreparedImage> results(last - first);
   std::atomic<size_t> next{first};
   auto work = [&] {
     for (size_t k = next++; k < last; k = next++) {
       PreparedImage& result = results[k - first];
       try {
-        result = prepare_image(source.read(order[k]));
+        result = prepare_image(source.read(order[k]), shrink);
       } catch (const std::exception& e) {
         result = PreparedImage();
         result.problem = std::string("unreadable: ") + e.what();
@@ -81,7 +81,8 @@ ConvertSummary convert_to_dataset(const ImageSource& source, const ConvertOption
   const int threads = std::max(1, options.threads);
   for (size_t first = 0; first < order.size(); first += kBatchItems) {
     const size_t last = std::min(order.size(), first + kBatchItems);
-    std::vector<PreparedImage> batch = prepare_batch(source, order, first, last, threads);
+    std::vector<PreparedImage> batch =
+        prepare_batch(source, order, first, last, threads, options.shrink);
 
     // Write in shuffled order; report each problem with the item's name.
     for (size_t k = first; k < last; ++k) {
@@ -93,6 +94,7 @@ ConvertSummary convert_to_dataset(const ImageSource& source, const ConvertOption
         continue;
       }
       summary.reencoded += image.reencoded ? 1 : 0;
+      summary.shrunk += image.shrunk ? 1 : 0;
       writer.append(image.bytes, item.label, item.name);
     }
     if (options.strict && summary.skipped > 0) {

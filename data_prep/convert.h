@@ -6,6 +6,8 @@
 #include <ostream>
 #include <string>
 
+#include "image_check.h"
+
 #include "image_source.h"
 
 namespace pic::prep {
@@ -21,6 +23,7 @@ struct ConvertOptions {
   // Keep only the first max_images of the shuffled order (0: all): a uniformly random
   // subset, e.g. for a short demonstration run. Skipped images are not replaced.
   int64_t max_images = 0;
+  ShrinkPolicy shrink;  // --max-side, --jpeg-quality
 };
 
 struct ConvertSummary {
@@ -28,6 +31,7 @@ struct ConvertSummary {
   int64_t written = 0;
   int64_t skipped = 0;
   int64_t reencoded = 0;  // BMP/PPM/TIFF... stored as PNG
+  int64_t shrunk = 0;     // stored smaller as JPEG (--max-side)
   uint64_t bytes = 0;     // size of /images
   double seconds = 0;
 };

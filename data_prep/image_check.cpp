@@ -1,9 +1,11 @@
 #include "image_check.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 namespace pic::prep {
 namespace {
@@ -83,7 +85,34 @@ const char* image_format_name(ImageFormat format) {
   return "unknown";
 }
 
-PreparedImage prepare_image(std::vector<uint8_t> data) {
+namespace {
+
+// The image resized so that its longer side is policy.max_side, as an 8-bit JPEG (grey or
+// BGR; an alpha channel is dropped, 16-bit samples scaled down).
+PreparedImage shrunk_jpeg(cv::Mat image, const ShrinkPolicy& policy) {
+  PreparedImage result;
+  if (image.depth() == CV_16U) image.convertTo(image, CV_8U, 1.0 / 257.0);
+  if (image.depth() != CV_8U || image.channels() == 2) {
+    result.problem = "unsupported pixel format for --max-side";
+    return result;
+  }
+  if (image.channels() == 4) cv::cvtColor(image, image, cv::COLOR_BGRA2BGR);
+  const double scale = static_cast<double>(policy.max_side) / std::max(image.rows, image.cols);
+  const cv::Size size(std::max(1, static_cast<int>(std::lround(image.cols * scale))),
+                      std::max(1, static_cast<int>(std::lround(image.rows * scale))));
+  cv::resize(image, image, size, 0, 0, cv::INTER_AREA);
+  if (!cv::imencode(".jpg", image, result.bytes, {cv::IMWRITE_JPEG_QUALITY, policy.jpeg_quality})) {
+    result.problem = "OpenCV cannot re-encode it as JPEG for --max-side";
+    return result;
+  }
+  result.ok = true;
+  result.shrunk = true;
+  return result;
+}
+
+}  // namespace
+
+PreparedImage prepare_image(std::vector<uint8_t> data, const ShrinkPolicy& shrink) {
   // Magic bytes first: they decide the format, whatever the file is called.
   if (data.empty()) return problem("empty file");
   const ImageFormat format = sniff_image_format(data);
@@ -112,6 +141,9 @@ PreparedImage prepare_image(std::vector<uint8_t> data) {
 
   PreparedImage result;
   result.ok = true;
+  if (shrink.max_side > 0 && std::max(image.rows, image.cols) > shrink.max_side) {
+    return shrunk_jpeg(image, shrink);
+  }
   if (format == ImageFormat::kJpeg || format == ImageFormat::kPng) {
     result.bytes = std::move(data);
     return result;

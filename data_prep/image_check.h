@@ -19,8 +19,17 @@ struct PreparedImage {
   std::string problem;         // why the image is skipped, when !ok
   std::vector<uint8_t> bytes;  // what goes into /images, when ok
   bool reencoded = false;      // true when bytes are a PNG made from another format
+  bool shrunk = false;         // true when bytes are a JPEG made smaller (ShrinkPolicy)
 };
 
-PreparedImage prepare_image(std::vector<uint8_t> data);
+// --max-side: an image whose longer side exceeds max_side is resized (area interpolation) to
+// that longer side and stored as a JPEG of this quality, as fast ImageNet loaders pre-shrink
+// their data: fewer bytes to store and read, fewer pixels to decode. 0: keep every size.
+struct ShrinkPolicy {
+  int max_side = 0;
+  int jpeg_quality = 90;
+};
+
+PreparedImage prepare_image(std::vector<uint8_t> data, const ShrinkPolicy& shrink = {});
 
 }  // namespace pic::prep

@@ -92,6 +92,15 @@ int main(int argc, char** argv) {
                  "keep only the first N images of the shuffled order (0: all)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--max-side", cli.convert.shrink.max_side,
+                 "store images whose longer side exceeds this many pixels resized to it, as "
+                 "JPEG (0: keep every size)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--jpeg-quality", cli.convert.shrink.jpeg_quality,
+                 "JPEG quality of the images --max-side resizes")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
   app.add_flag("--overwrite", cli.overwrite, "replace an existing output file");
   CLI11_PARSE(app, argc, argv);
 
@@ -121,14 +130,14 @@ int main(int argc, char** argv) {
         pic::prep::convert_to_dataset(*source, cli.convert, std::cout);
 
     char line[320];
-    std::snprintf(line, sizeof line,
-                  "pic-prep: wrote %s: %lld images, %.1f MB; skipped %lld of %lld; "
-                  "re-encoded %lld as PNG; %.1f s, %.0f images/s",
-                  cli.convert.output.c_str(), static_cast<long long>(summary.written),
-                  summary.bytes / 1e6, static_cast<long long>(summary.skipped),
-                  static_cast<long long>(summary.candidates),
-                  static_cast<long long>(summary.reencoded), summary.seconds,
-                  summary.seconds > 0 ? summary.candidates / summary.seconds : 0.0);
+    std::snprintf(
+        line, sizeof line,
+        "pic-prep: wrote %s: %lld images, %.1f MB; skipped %lld of %lld; "
+        "re-encoded %lld as PNG; shrunk %lld to --max-side; %.1f s, %.0f images/s",
+        cli.convert.output.c_str(), static_cast<long long>(summary.written), summary.bytes / 1e6,
+        static_cast<long long>(summary.skipped), static_cast<long long>(summary.candidates),
+        static_cast<long long>(summary.reencoded), static_cast<long long>(summary.shrunk),
+        summary.seconds, summary.seconds > 0 ? summary.candidates / summary.seconds : 0.0);
     std::cout << line << std::endl;
     return 0;
   } catch (const std::exception& e) {

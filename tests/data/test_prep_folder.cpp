@@ -154,3 +154,40 @@ TEST_CASE("pic-prep folder --strict: any problem fails and leaves no output", "[
 }
 
 }  // namespace
+
+TEST_CASE("pic-prep --max-side: large images stored resized as JPEG, small ones as found",
+          "[prep][folder]") {
+  TempDir dir;
+  Tree tree = make_tree(dir);
+  const std::string out = dir / "train.h5";
+  PrepRun run = run_prep("--input-format folder --input " + tree.root + " --seed 3 --output " +
+                             out + " --max-side 100 --jpeg-quality 85",
+                         dir);
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  ensure_mpi();
+  DatasetShard all = read_dataset_shard(out, MPI_COMM_SELF);
+  H5Id file(H5Fopen(out.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, "open " + out);
+  std::vector<std::string> names =
+      h5_read_fixed_strings(file.get(), dataset_format::kSourceNames, out);
+  int shrunk = 0;
+  for (int64_t i = 0; i < all.size(); ++i) {
+    const std::vector<uint8_t> stored(all.image_data(i), all.image_data(i) + all.image_size(i));
+    const cv::Mat original = cv::imdecode(tree.good.at(names[i]), cv::IMREAD_COLOR);
+    const cv::Mat image = cv::imdecode(stored, cv::IMREAD_COLOR);
+    REQUIRE_FALSE(image.empty());
+    if (std::max(original.rows, original.cols) <= 100) {
+      CHECK(image.size() == original.size());  // the 64 x 48 PNG and BMP
+      continue;
+    }
+    ++shrunk;
+    CHECK(std::max(image.rows, image.cols) == 100);  // longer side exactly --max-side
+    const double aspect = static_cast<double>(original.cols) / original.rows;
+    CHECK(std::abs(static_cast<double>(image.cols) / image.rows - aspect) < 0.05 * aspect);
+    CHECK(stored[0] == 0xFF);  // stored as JPEG
+    CHECK(stored[1] == 0xD8);
+    CHECK(stored.size() < tree.good.at(names[i]).size());
+  }
+  CHECK(shrunk == 5);
+  CHECK_THAT(run.output, Catch::Contains("shrunk 5 to --max-side"));
+}
