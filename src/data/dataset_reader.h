@@ -9,7 +9,10 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "core/sampler.h"
@@ -30,11 +33,34 @@ struct DatasetInfo {
 // of another format version, or inconsistent (dataset lengths vs num_images / num_classes).
 DatasetInfo read_dataset_info(const std::string& path);
 
+// std::allocator whose value-initialisation leaves bytes as they are: a shard's buffer is
+// written by HDF5 right after it is sized, and zero-filling hundreds of MB first cost about
+// a third of the read (bench/run_read_bench.sh).
+template <typename T>
+struct UninitialisedAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = UninitialisedAllocator<U>;
+  };
+  UninitialisedAllocator() = default;
+  template <typename U>
+  UninitialisedAllocator(const UninitialisedAllocator<U>& /*other*/) noexcept {}
+  template <typename U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;  // default-initialised: no zero fill for bytes
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+using ByteBuffer = std::vector<uint8_t, UninitialisedAllocator<uint8_t>>;
+
 // One rank's contiguous block of images, in dataset order.
 struct DatasetShard {
   DatasetInfo info;
   ShardRange range;               // global indices [range.begin, range.end)
-  std::vector<uint8_t> bytes;     // encoded images of the shard, concatenated
+  ByteBuffer bytes;               // encoded images of the shard, concatenated
   std::vector<uint64_t> offsets;  // [range.size() + 1], offsets[0] == 0, into bytes
   std::vector<int32_t> labels;    // [range.size()]
 

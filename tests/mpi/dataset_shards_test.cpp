@@ -3,6 +3,7 @@
 // shards of all ranks tile [0, N). Prints "OK: <world> ranks" on rank 0; exits 1 on failure.
 #include <mpi.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -65,8 +66,8 @@ int main(int argc, char** argv) {
     const int64_t b = shard.range.begin, e = shard.range.end;
     expect(shard.labels == std::vector<int32_t>(labels.begin() + b, labels.begin() + e), rank,
            "labels are rows [begin, end)");
-    expect(shard.bytes ==
-               std::vector<uint8_t>(images.begin() + offsets[b], images.begin() + offsets[e]),
+    expect(std::equal(shard.bytes.begin(), shard.bytes.end(), images.begin() + offsets[b],
+                      images.begin() + offsets[e]),
            rank, "bytes are exactly the rows' bytes, nothing more");
     bool offsets_ok = shard.offsets.size() == static_cast<size_t>(expected_size + 1);
     for (int64_t i = 0; offsets_ok && i <= shard.size(); ++i) {
