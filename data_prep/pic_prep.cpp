@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
                  "store images whose longer side exceeds this many pixels resized to it, as "
                  "JPEG (0: keep every size)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0, 1 << 20));
   app.add_option("--jpeg-quality", cli.convert.shrink.jpeg_quality,
                  "JPEG quality of the images --max-side resizes")
       ->capture_default_str()
