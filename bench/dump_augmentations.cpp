@@ -15,6 +15,7 @@
 
 #include "comm/mpi_communicator.h"
 #include "data/augment.h"
+#include "data/crop_source.h"
 #include "data/dataset_reader.h"
 #include "data/image_decoder.h"
 
@@ -79,15 +80,28 @@ int run(const Options& o, pic::Communicator& comm) {
   cv::Mat grid(static_cast<int>(images * (cell + gap) - gap),
                static_cast<int>((o.views + 1) * (cell + gap) - gap), CV_8UC3,
                cv::Scalar(255, 255, 255));
-  const auto decoder = pic::make_opencv_decoder();
+  // The trainer's decoder and path (crop_source.h: a JPEG's crop region, maybe at a reduced
+  // DCT scale), so that the grid shows what training sees.
+  const auto decoder = pic::make_fast_decoder();
   for (int64_t i = 0; i < images; ++i) {
-    const cv::Mat source = decoder->decode(shard.image_data(i), shard.image_size(i));
-    place(grid, source, i, 0, cell);
+    const uint8_t* data = shard.image_data(i);
+    const size_t bytes = shard.image_size(i);
+    place(grid, decoder->decode(data, bytes), i, 0, cell);
     for (int64_t v = 0; v < o.views; ++v) {
       const auto crop = static_cast<int64_t>(v % static_cast<int64_t>(augmenter.crops().size()));
       const int64_t size = augmenter.crops()[static_cast<size_t>(crop)].size;
+      // Keys of every crop of view v's sample; this view shows crop `crop` of them.
+      std::vector<uint64_t> keys;
+      for (size_t c = 0; c < augmenter.crops().size(); ++c) {
+        keys.push_back(pic::augment_key(o.seed, 0, v, i, static_cast<int64_t>(c)));
+      }
+      const pic::CropSource source = pic::decode_for_crops(data, bytes, augmenter, keys, *decoder);
       std::vector<float> planar(static_cast<size_t>(3 * size * size));
-      augmenter.augment_crop(source, pic::augment_key(o.seed, 0, v, i, crop), crop, planar.data());
+      if (source.params.empty()) {  // val: the whole image, nothing random
+        augmenter.augment_crop(source.bgr, keys[static_cast<size_t>(crop)], crop, planar.data());
+      } else {
+        augmenter.render(source.bgr, source.params[static_cast<size_t>(crop)], crop, planar.data());
+      }
       place(grid, to_bgr(planar, size), i, v + 1, cell);
     }
   }
