@@ -88,6 +88,16 @@ ConvertSummary convert_to_dataset(const ImageSource& source, const ConvertOption
     for (size_t k = first; k < last; ++k) {
       PreparedImage& image = batch[k - first];
       const SourceItem& item = items[order[k]];
+      if (image.ok && !image.warning.empty()) {
+        if (options.strict) {
+          image.ok = false;
+          image.problem = image.warning + " (--strict refuses damaged images that decode)";
+        } else {
+          log << "pic-prep: warning: " << item.name << ": " << image.warning
+              << "; kept (it decodes; --strict refuses it)" << std::endl;
+          ++summary.damaged;
+        }
+      }
       if (!image.ok) {
         log << "pic-prep: skipped " << item.name << ": " << image.problem << std::endl;
         ++summary.skipped;

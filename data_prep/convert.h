@@ -32,6 +32,7 @@ struct ConvertSummary {
   int64_t skipped = 0;
   int64_t reencoded = 0;  // BMP/PPM/TIFF... stored as PNG
   int64_t shrunk = 0;     // stored smaller as JPEG (--max-side)
+  int64_t damaged = 0;    // kept with libjpeg's corrupt-data warnings (named in the log)
   uint64_t bytes = 0;     // size of /images
   double seconds = 0;
 };

@@ -6,6 +6,9 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <optional>
+
+#include "data/jpeg_region.h"
 
 namespace pic::prep {
 namespace {
@@ -127,6 +130,32 @@ PreparedImage prepare_image(std::vector<uint8_t> data, const ShrinkPolicy& shrin
     return problem("truncated PNG (no IEND chunk)");
   }
 
+  // JPEGs the trainer decodes through libjpeg-turbo get that decode here too, so that
+  // corrupt-data warnings are counted for this image and reported with its name (OpenCV's
+  // decode prints them to stderr without one).
+  std::string warning;
+  const auto jpeg =
+      format == ImageFormat::kJpeg ? read_jpeg_info(data.data(), data.size()) : std::nullopt;
+  if (jpeg) {
+    try {
+      const DecodedRegion full =
+          decode_jpeg_region(data.data(), data.size(), 0, 0, jpeg->width, jpeg->height, 1);
+      if (full.warnings > 0) {
+        warning = "libjpeg: " + full.first_warning + " (" + std::to_string(full.warnings) +
+                  (full.warnings == 1 ? " warning)" : " warnings)");
+      }
+    } catch (const std::exception& e) {
+      return problem(std::string("libjpeg cannot decode the JPEG: ") + e.what());
+    }
+    if (!(shrink.max_side > 0 && std::max(jpeg->width, jpeg->height) > shrink.max_side)) {
+      PreparedImage result;
+      result.ok = true;
+      result.warning = warning;
+      result.bytes = std::move(data);
+      return result;
+    }
+  }
+
   // A real decode: the trainer must be able to decode every stored image.
   cv::Mat image;
   try {
@@ -141,8 +170,11 @@ PreparedImage prepare_image(std::vector<uint8_t> data, const ShrinkPolicy& shrin
 
   PreparedImage result;
   result.ok = true;
+  result.warning = warning;
   if (shrink.max_side > 0 && std::max(image.rows, image.cols) > shrink.max_side) {
-    return shrunk_jpeg(image, shrink);
+    PreparedImage shrunk = shrunk_jpeg(image, shrink);
+    shrunk.warning = warning;
+    return shrunk;
   }
   if (format == ImageFormat::kJpeg || format == ImageFormat::kPng) {
     result.bytes = std::move(data);

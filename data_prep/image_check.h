@@ -20,6 +20,7 @@ struct PreparedImage {
   std::vector<uint8_t> bytes;  // what goes into /images, when ok
   bool reencoded = false;      // true when bytes are a PNG made from another format
   bool shrunk = false;         // true when bytes are a JPEG made smaller (ShrinkPolicy)
+  std::string warning;         // a JPEG that decodes with libjpeg's corrupt-data warnings
 };
 
 // --max-side: an image whose longer side exceeds max_side is resized (area interpolation) to

@@ -28,7 +28,13 @@ void on_error(j_common_ptr cinfo) {
   std::longjmp(errors->jump, 1);
 }
 
-void on_message(j_common_ptr /*cinfo*/, int /*level*/) {}  // corrupt-data warnings: decode on
+// Corrupt-data warnings (level -1): decoding goes on, as OpenCV's and PIL's do; they are
+// counted, and the first one is kept for callers that report it (pic-prep).
+void on_message(j_common_ptr cinfo, int level) {
+  if (level >= 0) return;  // trace messages
+  auto* errors = reinterpret_cast<ErrorManager*>(cinfo->err);
+  if (cinfo->err->num_warnings++ == 0) (*cinfo->err->format_message)(cinfo, errors->message);
+}
 
 // A decompressor that owns its libjpeg state; destroy() is safe after any error.
 struct Decompressor {
@@ -109,6 +115,8 @@ DecodedRegion decode_jpeg_region(const uint8_t* data, size_t size, int x, int y,
   }
   jpeg_abort_decompress(&d.cinfo);  // the rows below the region are never decoded
 
+  region.warnings = static_cast<int>(d.errors.base.num_warnings);
+  if (region.warnings > 0) region.first_warning = d.errors.message;
   region.x0 = static_cast<int>(crop_x);
   region.y0 = top;
   if (channels == 1) {

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 
 namespace pic {
 
@@ -30,6 +31,8 @@ struct DecodedRegion {
   int scale = 1;  // 1, 2, 4 or 8: one decoded pixel stands for scale x scale source pixels
   int x0 = 0;     // position of bgr(0, 0) in the scaled image's pixels
   int y0 = 0;
+  int warnings = 0;           // libjpeg's corrupt-data warnings (decoding went on)
+  std::string first_warning;  // the first of them, e.g. "Corrupt JPEG data: ..."
 };
 
 // Decodes at least the source-pixel rectangle [x, x + width) x [y, y + height) (clipped to

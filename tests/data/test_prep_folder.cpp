@@ -191,3 +191,34 @@ TEST_CASE("pic-prep --max-side: large images stored resized as JPEG, small ones 
   CHECK(shrunk == 5);
   CHECK_THAT(run.output, Catch::Contains("shrunk 5 to --max-side"));
 }
+
+TEST_CASE("pic-prep: a JPEG with damaged scan data is named; kept, or refused with --strict",
+          "[prep][folder]") {
+  TempDir dir;
+  const std::string root = dir / "train";
+  fs::create_directories(fs::path(root) / "a");
+  const std::vector<uint8_t> plant = read_bytes(kExamples + "/alphamat/input_images/plant.jpg");
+  std::vector<uint8_t> damaged = plant;
+  // Bytes in the middle of the entropy-coded data: header and end marker stay intact.
+  for (size_t i = damaged.size() / 2; i < damaged.size() / 2 + 200; ++i) damaged[i] ^= 0x5A;
+  write_bytes(root + "/a/good.jpg", plant);
+  write_bytes(root + "/a/damaged.jpg", damaged);
+
+  PrepRun kept = run_prep("--input-format folder --input " + root + " --output " +
+                              (dir / "kept.h5"),
+                          dir);
+  INFO(kept.output);
+  REQUIRE(kept.exit_code == 0);
+  CHECK_THAT(kept.output, Catch::Contains("warning: a/damaged.jpg: libjpeg: Corrupt JPEG data"));
+  CHECK_THAT(kept.output, Catch::Contains("kept (it decodes; --strict refuses it)"));
+  CHECK_THAT(kept.output, Catch::Contains("skipped 0 of 2"));
+  CHECK(kept.output.find("good.jpg") == std::string::npos);
+
+  PrepRun strict = run_prep("--input-format folder --input " + root + " --strict --output " +
+                                (dir / "strict.h5"),
+                            dir);
+  INFO(strict.output);
+  CHECK(strict.exit_code != 0);
+  CHECK_THAT(strict.output, Catch::Contains("skipped a/damaged.jpg: libjpeg: Corrupt JPEG data"));
+  CHECK_FALSE(fs::exists(dir / "strict.h5"));
+}
