@@ -97,10 +97,10 @@ int main(int argc, char** argv) {
                  "JPEG (0: keep every size)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1 << 20));
-  app.add_option("--jpeg-quality", cli.convert.shrink.jpeg_quality,
-                 "JPEG quality of the images --max-side resizes")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 100));
+  CLI::Option* quality = app.add_option("--jpeg-quality", cli.convert.shrink.jpeg_quality,
+                                        "JPEG quality of the images --max-side resizes")
+                             ->capture_default_str()
+                             ->check(CLI::Range(1, 100));
   app.add_flag("--overwrite", cli.overwrite, "replace an existing output file");
   CLI11_PARSE(app, argc, argv);
 
@@ -117,6 +117,11 @@ int main(int argc, char** argv) {
     if (output.has_parent_path() && !std::filesystem::is_directory(output.parent_path())) {
       throw std::invalid_argument(cli.convert.output + ": the folder " +
                                   output.parent_path().string() + " does not exist");
+    }
+    if (quality->count() > 0 && cli.convert.shrink.max_side == 0) {
+      std::cout << "pic-prep: warning: --jpeg-quality has no effect without --max-side "
+                   "(images are stored as found)"
+                << std::endl;
     }
     cli.convert.source = cli.input;
     cli.convert.created_by = std::string("pic-prep ") + PIC_VERSION;

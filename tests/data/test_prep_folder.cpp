@@ -190,6 +190,12 @@ TEST_CASE("pic-prep --max-side: large images stored resized as JPEG, small ones 
   }
   CHECK(shrunk == 5);
   CHECK_THAT(run.output, Catch::Contains("shrunk 5 to --max-side"));
+
+  PrepRun unused = run_prep("--input-format folder --input " + tree.root + " --output " +
+                                (dir / "unused.h5") + " --jpeg-quality 50",
+                            dir);
+  CHECK(unused.exit_code == 0);
+  CHECK_THAT(unused.output, Catch::Contains("--jpeg-quality has no effect without --max-side"));
 }
 
 TEST_CASE("pic-prep: a JPEG with damaged scan data is named; kept, or refused with --strict",
