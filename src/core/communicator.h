@@ -47,6 +47,8 @@ class Communicator {
   int64_t all_reduce_min(int64_t value);
   int64_t all_reduce_max(int64_t value);
   double all_reduce_sum(double value);
+  // Every rank's `value`, in rank order (e.g. each rank's batch rows).
+  std::vector<int64_t> all_gather(int64_t value);
   bool is_root() const { return rank() == 0; }
 };
 

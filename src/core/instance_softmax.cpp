@@ -73,14 +73,14 @@ GatheredLayout gather_layout(const InstanceSoftmaxInput& in, Communicator& comm)
     crops_per_image.push_back(batch == 0 ? 0 : f.size(0) / batch);
   }
   // Every rank has the same crop structure; only the batch size may differ (tests).
-  const torch::Tensor batches = comm.all_gather_rows(torch::tensor({batch}, torch::kLong));  // [W]
+  const std::vector<int64_t> batches = comm.all_gather(batch);
   const torch::Tensor ids = comm.all_gather_rows(in.instance_ids.contiguous());
 
   GatheredLayout layout;
   std::vector<torch::Tensor> labels, training;
   int64_t id_offset = 0, row_offset = 0;
   for (int q = 0; q < comm.world_size(); ++q) {
-    const int64_t b = batches[q].item<int64_t>();
+    const int64_t b = batches[static_cast<size_t>(q)];
     const torch::Tensor ids_q = ids.narrow(0, id_offset, b);
     if (q == comm.rank()) layout.my_offset = row_offset;
     int64_t rows_q = 0;

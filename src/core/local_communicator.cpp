@@ -2,6 +2,7 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "core/communicator.h"
 
@@ -29,6 +30,11 @@ double Communicator::all_reduce_sum(double value) {
   auto t = torch::tensor({value}, torch::kFloat64);
   all_reduce_sum(t);
   return t.item<double>();
+}
+
+std::vector<int64_t> Communicator::all_gather(int64_t value) {
+  const torch::Tensor all = all_gather_rows(torch::tensor({value}, torch::kInt64)).contiguous();
+  return {all.data_ptr<int64_t>(), all.data_ptr<int64_t>() + all.numel()};
 }
 
 namespace {

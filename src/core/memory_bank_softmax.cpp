@@ -14,12 +14,6 @@ namespace {
 
 constexpr uint64_t kColumnStream = 0x4d454d42414e4bULL;  // "MEMBANK"
 
-std::vector<int64_t> rows_per_rank(int64_t rows, Communicator& comm) {
-  const torch::Tensor counts =
-      comm.all_gather_rows(torch::full({1}, rows, torch::kLong)).contiguous();
-  return {counts.data_ptr<int64_t>(), counts.data_ptr<int64_t>() + counts.numel()};
-}
-
 void check_input(const MemoryBankSoftmaxInput& in, int64_t global_batch) {
   if (in.features.dim() != 2 || in.bank.dim() != 2 || in.features.size(1) != in.bank.size(1)) {
     throw std::invalid_argument("memory_bank_softmax: features [b, D] and bank [n_r, D] needed");
@@ -66,7 +60,7 @@ torch::Tensor per_sample_max(const torch::Tensor& logits, const torch::Tensor& s
 
 MemoryBankSoftmaxResult memory_bank_softmax(const MemoryBankSoftmaxInput& in, Communicator& comm) {
   torch::NoGradGuard no_grad;
-  const std::vector<int64_t> counts = rows_per_rank(in.features.size(0), comm);
+  const std::vector<int64_t> counts = comm.all_gather(in.features.size(0));
   const torch::Tensor features = comm.all_gather_rows(in.features.detach().contiguous());
   const int64_t global_batch = features.size(0);
   check_input(in, global_batch);
