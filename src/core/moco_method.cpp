@@ -65,8 +65,8 @@ std::pair<torch::Tensor, torch::Tensor> MocoMethod::shuffled_keys(const torch::T
                                                                   int64_t step) {
   torch::NoGradGuard no_grad;
   const int64_t b = images.size(0);
-  const torch::Tensor counts = comm_.all_gather_rows(torch::full({1}, b, torch::kLong));
-  const int64_t offset = counts.slice(0, 0, comm_.rank()).sum().item<int64_t>();
+  const std::vector<int64_t> counts = comm_.all_gather(b);
+  const int64_t offset = std::accumulate(counts.begin(), counts.begin() + comm_.rank(), int64_t{0});
   const torch::Tensor all_images = comm_.all_gather_rows(images.contiguous());
   const int64_t global_batch = all_images.size(0);
 
@@ -84,13 +84,7 @@ std::pair<torch::Tensor, torch::Tensor> MocoMethod::shuffled_keys(const torch::T
 }
 
 double MocoMethod::forward_backward(const CropBatch& batch, int64_t step) {
-  const int64_t crops = batch.groups.size() == 1 ? batch.groups[0].size(0) : -1;
-  if (crops != 2 * batch.instance_ids.numel()) {
-    throw std::invalid_argument("MoCo takes two crops of every image (got " +
-                                std::to_string(crops) + " crops of " +
-                                std::to_string(batch.instance_ids.numel()) + " images)");
-  }
-  const int64_t b = batch.groups[0].size(0) / 2;
+  const int64_t b = two_view_images(batch, "MoCo");
   const torch::Tensor query = encoder_->forward(batch.groups[0].slice(0, 0, b));
   auto [keys, all_keys] = shuffled_keys(batch.groups[0].slice(0, b, 2 * b), step);
   if (config_.queue_size < all_keys.size(0)) {

@@ -1,8 +1,10 @@
 #include "core/simclr_method.h"
 
+#include <numeric>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "core/batch_norm.h"
 #include "core/contrastive_losses.h"
@@ -16,18 +18,12 @@ SimclrMethod::SimclrMethod(ResNet encoder, SimclrConfig config, Communicator& co
 }
 
 double SimclrMethod::forward_backward(const CropBatch& batch, int64_t /*step*/) {
-  const int64_t crops = batch.groups.size() == 1 ? batch.groups[0].size(0) : -1;
-  if (crops != 2 * batch.instance_ids.numel()) {
-    throw std::invalid_argument("SimCLR takes two crops of every image (got " +
-                                std::to_string(crops) + " crops of " +
-                                std::to_string(batch.instance_ids.numel()) + " images)");
-  }
-  const int64_t b = batch.groups[0].size(0) / 2;
+  const int64_t b = two_view_images(batch, "SimCLR");
   const torch::Tensor features = encoder_->forward(batch.groups[0]);
   const torch::Tensor f1 = features.slice(0, 0, b);
   const torch::Tensor f2 = features.slice(0, b, 2 * b);
-  const torch::Tensor counts = comm_.all_gather_rows(torch::full({1}, b, torch::kLong));
-  const int64_t offset = counts.slice(0, 0, comm_.rank()).sum().item<int64_t>();
+  const std::vector<int64_t> counts = comm_.all_gather(b);
+  const int64_t offset = std::accumulate(counts.begin(), counts.begin() + comm_.rank(), int64_t{0});
   const torch::Tensor all_f1 = comm_.all_gather_rows(f1.detach().contiguous());
   const torch::Tensor all_f2 = comm_.all_gather_rows(f2.detach().contiguous());
   MethodOutput out = simclr_loss(f1, f2, all_f1, all_f2, offset, config_.temperature);

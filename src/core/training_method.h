@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <set>
+#include <stdexcept>
 #include <string>
 
 #include "core/method.h"  // CropBatch
@@ -53,5 +54,19 @@ class TrainingMethod {
   // How many crops of each image a batch must hold (2 for two-view methods).
   virtual int64_t views_per_image() const = 0;
 };
+
+// The image count b of a two-view batch (MoCo, SimCLR): groups[0] holds [view 0 of every
+// image | view 1 of every image], 2b rows. Throws std::invalid_argument naming `method` for
+// any other shape.
+inline int64_t two_view_images(const CropBatch& batch, const char* method) {
+  const int64_t images = batch.instance_ids.numel();
+  const int64_t crops = batch.groups.size() == 1 ? batch.groups[0].size(0) : -1;
+  if (crops != 2 * images) {
+    throw std::invalid_argument(std::string(method) + " takes two crops of every image (got " +
+                                std::to_string(crops) + " crops of " + std::to_string(images) +
+                                " images)");
+  }
+  return images;
+}
 
 }  // namespace pic
