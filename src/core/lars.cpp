@@ -26,12 +26,7 @@ Lars::Lars(NamedTensors parameters, LarsOptions options)
     throw std::invalid_argument("Lars: eps must be finite and >= 0, found " +
                                 std::to_string(options_.eps));
   }
-  momentum_.reserve(parameters_.size());
-  for (const auto& [name, param] : parameters_) {
-    if (!param.defined())
-      throw std::invalid_argument("Lars: parameter '" + name + "' is undefined");
-    momentum_.emplace_back(name, torch::zeros_like(param));
-  }
+  momentum_ = zero_momentum_buffers(parameters_, "Lars");
 }
 
 void Lars::step(double lr) {

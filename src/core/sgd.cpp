@@ -1,20 +1,29 @@
 #include "core/sgd.h"
 
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 namespace pic {
+
+NamedTensors zero_momentum_buffers(const NamedTensors& parameters, const char* owner) {
+  NamedTensors momentum;
+  momentum.reserve(parameters.size());
+  for (const auto& [name, param] : parameters) {
+    if (!param.defined()) {
+      throw std::invalid_argument(std::string(owner) + ": parameter '" + name + "' is undefined");
+    }
+    momentum.emplace_back(name, torch::zeros_like(param));
+  }
+  return momentum;
+}
 
 Sgd::Sgd(NamedTensors parameters, SgdOptions options)
     : parameters_(std::move(parameters)), options_(options) {
   if (options_.momentum < 0 || options_.weight_decay < 0) {
     throw std::invalid_argument("Sgd: momentum and weight_decay must be >= 0");
   }
-  momentum_.reserve(parameters_.size());
-  for (const auto& [name, param] : parameters_) {
-    if (!param.defined()) throw std::invalid_argument("Sgd: parameter '" + name + "' is undefined");
-    momentum_.emplace_back(name, torch::zeros_like(param));
-  }
+  momentum_ = zero_momentum_buffers(parameters_, "Sgd");
 }
 
 // The same sequence of in-place operations as torch.optim.SGD, so that results agree to the

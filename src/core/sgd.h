@@ -29,6 +29,10 @@ void apply_momentum_step(torch::Tensor& param, torch::Tensor d_p, torch::Tensor&
 // Zeroes every defined .grad of `parameters` in place (detached first, as PyTorch does).
 void zero_gradients(NamedTensors& parameters);
 
+// One zero momentum buffer per parameter, same names and shapes; throws std::invalid_argument
+// naming `owner` and the parameter when one is undefined. Sgd and Lars start from it.
+NamedTensors zero_momentum_buffers(const NamedTensors& parameters, const char* owner);
+
 // The encoder's optimizer as the trainer drives it: pic::Sgd or pic::Lars.
 class Optimizer {
  public:
