@@ -78,6 +78,36 @@ void average_gradients(pic::ResNet& net, pic::Communicator& comm) {
   }
 }
 
+// The whole-batch reference and this rank's method side by side, a step as pic-pretrain
+// runs it.
+struct SideBySide {
+  pic::TrainingMethod& ref;
+  pic::Optimizer& ref_opt;
+  pic::TrainingMethod& method;
+  pic::Optimizer& opt;
+  pic::Communicator& comm;
+
+  // Forward and backward on both, the losses equal to `tolerance`; then the method's
+  // gradients are averaged over the ranks (the trainer's all-reduce).
+  void forward_backward(const pic::CropBatch& whole, const pic::CropBatch& part, int64_t step,
+                        double tolerance, const std::string& where) {
+    ref_opt.zero_grad();
+    opt.zero_grad();
+    const double ref_loss = ref.forward_backward(whole, step);
+    const double loss = method.forward_backward(part, step);
+    expect_close(loss, ref_loss, tolerance, where + " loss");
+    average_gradients(method.encoder(), comm);
+  }
+
+  // Both optimizer steps, then each method's own update (bank, key encoder, queue).
+  void update(double lr, int64_t step) {
+    ref_opt.step(lr);
+    opt.step(lr);
+    ref.after_step(lr, step);
+    method.after_step(lr, step);
+  }
+};
+
 pic::ResNet tiny_resnet(uint64_t seed, int64_t feature_dim = 8) {
   pic::ResNetConfig config;
   config.arch = "resnet18";
@@ -191,6 +221,7 @@ void check_simclr(pic::Communicator& comm) {
   lars.weight_decay = 1e-3;
   pic::Lars ref_opt(named_parameters(ref.encoder()), lars);
   pic::Lars opt(named_parameters(method.encoder()), lars);
+  SideBySide both{ref, ref_opt, method, opt, comm};
   ref.encoder()->train();
   method.encoder()->train();
   const torch::Tensor ids = torch::arange(kBatch, torch::kLong);
@@ -200,19 +231,14 @@ void check_simclr(pic::Communicator& comm) {
     const torch::Tensor v0 = torch::randn({kBatch, 3, 8, 8});
     const torch::Tensor v1 = torch::randn({kBatch, 3, 8, 8});
     const std::string where = "SimCLR step " + std::to_string(step);
-    ref_opt.zero_grad();
-    opt.zero_grad();
-    const double ref_loss = ref.forward_backward(two_view_batch(v0, v1, {0, kBatch}, ids), step);
-    const double loss = method.forward_backward(two_view_batch(v0, v1, mine, ids), step);
-    expect_close(loss, ref_loss, 1e-5, where + " loss");
-    average_gradients(method.encoder(), comm);
+    both.forward_backward(two_view_batch(v0, v1, {0, kBatch}, ids),
+                          two_view_batch(v0, v1, mine, ids), step, 1e-5, where);
     const auto ref_params = ref.encoder()->named_parameters();
     for (const auto& item : method.encoder()->named_parameters()) {
       expect_close(item.value().grad(), ref_params[item.key()].grad(), 1e-4,
                    where + " gradient of " + item.key());
     }
-    ref_opt.step(0.5);
-    opt.step(0.5);
+    both.update(0.5, step);
     expect_same_state(method.encoder(), ref.encoder(), 1e-5, where + " after LARS:");
   }
 }
@@ -277,22 +303,16 @@ void check_moco_steps(pic::Communicator& comm) {
   sgd.weight_decay = 1e-3;
   pic::Sgd ref_opt(named_parameters(ref.encoder()), sgd);
   pic::Sgd opt(named_parameters(method.encoder()), sgd);
+  SideBySide both{ref, ref_opt, method, opt, comm};
   const torch::Tensor ids = torch::arange(kBatch, torch::kLong);
   for (int64_t step = 0; step < 3; ++step) {
     torch::manual_seed(200 + step);
     const torch::Tensor v0 = torch::randn({kBatch, 3, 8, 8});
     const torch::Tensor v1 = torch::randn({kBatch, 3, 8, 8});
     const std::string where = "MoCo step " + std::to_string(step);
-    ref_opt.zero_grad();
-    opt.zero_grad();
-    const double ref_loss = ref.forward_backward(two_view_batch(v0, v1, {0, kBatch}, ids), step);
-    const double loss = method.forward_backward(two_view_batch(v0, v1, mine, ids), step);
-    expect_close(loss, ref_loss, 1e-5, where + " loss");
-    average_gradients(method.encoder(), comm);
-    ref_opt.step(0.3);
-    opt.step(0.3);
-    ref.after_step(0.3, step);
-    method.after_step(0.3, step);
+    both.forward_backward(two_view_batch(v0, v1, {0, kBatch}, ids),
+                          two_view_batch(v0, v1, mine, ids), step, 1e-5, where);
+    both.update(0.3, step);
     expect_same_state(method.encoder(), ref.encoder(), 1e-5, where + " query encoder:");
     expect_same_state(method.key_encoder(), ref.key_encoder(), 1e-5, where + " key encoder:");
     expect_close(method.queue(), ref.queue(), 1e-5, where + " queue");
@@ -332,6 +352,7 @@ void check_instdisc_steps(pic::Communicator& comm) {
   pic::SgdOptions sgd;
   pic::Sgd ref_opt(named_parameters(ref.encoder()), sgd);
   pic::Sgd opt(named_parameters(method.encoder()), sgd);
+  SideBySide both{ref, ref_opt, method, opt, comm};
   for (int64_t step = 0; step < 3; ++step) {
     torch::manual_seed(300 + step);
     const torch::Tensor images = torch::randn({kBatch, 3, 8, 8}, torch::kDouble);
@@ -342,16 +363,8 @@ void check_instdisc_steps(pic::Communicator& comm) {
     pic::CropBatch part;
     part.groups = {images.slice(0, mine.begin, mine.end)};
     part.instance_ids = ids.slice(0, mine.begin, mine.end).contiguous();
-    ref_opt.zero_grad();
-    opt.zero_grad();
-    const double ref_loss = ref.forward_backward(whole, step);
-    const double loss = method.forward_backward(part, step);
-    expect_close(loss, ref_loss, 1e-12, where + " loss");
-    average_gradients(method.encoder(), comm);
-    ref_opt.step(0.3);
-    opt.step(0.3);
-    ref.after_step(0.3, step);
-    method.after_step(0.3, step);
+    both.forward_backward(whole, part, step, 1e-12, where);
+    both.update(0.3, step);
     expect_same_state(method.encoder(), ref.encoder(), 1e-12, where + " encoder:");
     expect_close(comm.all_gather_rows(method.memory().contiguous()), ref.memory(), 1e-12,
                  where + " memory bank");
