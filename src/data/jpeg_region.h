@@ -39,7 +39,8 @@ struct DecodedRegion {
 // the image) at 1/scale, with a margin of one scaled pixel where the image has one; inside
 // the rectangle the pixels are those of a full decode at the same scale (tested on the
 // opencv-doc photographs; on images under ~40 px with subsampled chroma, rectangles one or
-// a few pixels wide can differ, so crop_source.h decodes images under 64 px whole). Throws std::runtime_error with libjpeg's message on corrupt data.
+// a few pixels wide can differ, so crop_source.h decodes images under 64 px whole).
+// Throws std::runtime_error with libjpeg's message on corrupt data.
 DecodedRegion decode_jpeg_region(const uint8_t* data, size_t size, int x, int y, int width,
                                  int height, int scale);
 
