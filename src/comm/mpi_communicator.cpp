@@ -62,6 +62,47 @@ GatherDescriptor describe_rows(const torch::Tensor& tensor, int rank) {
   return d;
 }
 
+// One MPI_Iallreduce per chunk of at most max_elements_per_call elements.
+class MpiPendingCollective final : public PendingCollective {
+ public:
+  MpiPendingCollective(torch::Tensor tensor, std::vector<MPI_Request> requests, int rank)
+      : tensor_(std::move(tensor)), requests_(std::move(requests)), rank_(rank) {}
+
+  ~MpiPendingCollective() override {
+    if (complete_) return;
+    // Abandoned during an error: MPI forbids freeing or cancelling a collective's request,
+    // and waiting could hang on ranks that never start it. The job is about to be aborted
+    // (run_mpi_main), so keep the buffer alive for MPI rather than free memory it may write.
+    new torch::Tensor(std::move(tensor_));  // NOLINT: deliberate leak, see above
+  }
+  MpiPendingCollective(const MpiPendingCollective&) = delete;
+  MpiPendingCollective& operator=(const MpiPendingCollective&) = delete;
+
+  bool test() override {
+    if (complete_) return true;
+    int done = 0;
+    check_mpi(MPI_Testall(static_cast<int>(requests_.size()), requests_.data(), &done,
+                          MPI_STATUSES_IGNORE),
+              "MPI_Testall", rank_);
+    complete_ = done != 0;
+    return complete_;
+  }
+
+  void wait() override {
+    if (complete_) return;
+    check_mpi(MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(),
+                          MPI_STATUSES_IGNORE),
+              "MPI_Waitall", rank_);
+    complete_ = true;
+  }
+
+ private:
+  torch::Tensor tensor_;  // holds the buffer while MPI works on it
+  std::vector<MPI_Request> requests_;
+  int rank_;
+  bool complete_ = false;
+};
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -91,6 +132,8 @@ MpiSession::~MpiSession() {
 MpiCommunicator::MpiCommunicator(MPI_Comm comm) {
   check_mpi(MPI_Comm_dup(comm, &comm_), "MPI_Comm_dup", 0);
   MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+  check_mpi(MPI_Comm_dup(comm_, &started_comm_), "MPI_Comm_dup", 0);
+  MPI_Comm_set_errhandler(started_comm_, MPI_ERRORS_RETURN);
   MPI_Comm_rank(comm_, &rank_);
   MPI_Comm_size(comm_, &world_size_);
 
@@ -105,7 +148,9 @@ MpiCommunicator::MpiCommunicator(MPI_Comm comm) {
 MpiCommunicator::~MpiCommunicator() {
   int finalized = 0;
   MPI_Finalized(&finalized);
-  if (comm_ != MPI_COMM_NULL && !finalized) MPI_Comm_free(&comm_);
+  if (finalized) return;
+  if (started_comm_ != MPI_COMM_NULL) MPI_Comm_free(&started_comm_);
+  if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
 }
 
 void MpiCommunicator::set_max_elements_per_call(int64_t max_elements) {
@@ -128,6 +173,22 @@ void MpiCommunicator::all_reduce(torch::Tensor& tensor, MPI_Op op, const char* w
     check_mpi(MPI_Allreduce(MPI_IN_PLACE, bytes + done * element_size, count, type, op, comm_),
               "MPI_Allreduce", rank_);
   }
+}
+
+std::unique_ptr<PendingCollective> MpiCommunicator::start_all_reduce_sum(torch::Tensor& tensor) {
+  check_cpu_contiguous(tensor, "start_all_reduce_sum", rank_);
+  const MPI_Datatype type = mpi_type_of(tensor.scalar_type());
+  auto* bytes = static_cast<char*>(tensor.data_ptr());
+  const int64_t element_size = tensor.element_size();
+  std::vector<MPI_Request> requests;
+  for (int64_t done = 0; done < tensor.numel(); done += max_elements_per_call_) {
+    const int count = static_cast<int>(std::min(max_elements_per_call_, tensor.numel() - done));
+    requests.emplace_back();
+    check_mpi(MPI_Iallreduce(MPI_IN_PLACE, bytes + done * element_size, count, type, MPI_SUM,
+                             started_comm_, &requests.back()),
+              "MPI_Iallreduce", rank_);
+  }
+  return std::make_unique<MpiPendingCollective>(tensor, std::move(requests), rank_);
 }
 
 void MpiCommunicator::all_reduce_sum(torch::Tensor& tensor) {

@@ -52,6 +52,9 @@ class MpiCommunicator final : public Communicator {
   torch::Tensor all_gather_rows(const torch::Tensor& tensor) override;
   torch::Tensor reduce_scatter_rows(const torch::Tensor& tensor,
                                     const std::vector<int64_t>& rows_per_rank) override;
+  // MPI_Iallreduce on a second duplicate of the communicator, so that started collectives
+  // never interleave with the blocking ones (SyncBN's, the head's) issued meanwhile.
+  std::unique_ptr<PendingCollective> start_all_reduce_sum(torch::Tensor& tensor) override;
   void broadcast(torch::Tensor& tensor, int root) override;
   void barrier() override;
   [[noreturn]] void abort(const std::string& message, int exit_code = 1) override;
@@ -71,6 +74,7 @@ class MpiCommunicator final : public Communicator {
   void all_reduce(torch::Tensor& tensor, MPI_Op op, const char* what);
 
   MPI_Comm comm_ = MPI_COMM_NULL;
+  MPI_Comm started_comm_ = MPI_COMM_NULL;  // the started (non-blocking) collectives' sequence
   int rank_ = 0;
   int world_size_ = 1;
   int local_rank_ = 0;

@@ -15,6 +15,18 @@
 
 namespace pic {
 
+// A collective started by Communicator::start_all_reduce_sum and not yet known to be done.
+// Its tensor must stay untouched until wait() returns.
+class PendingCollective {
+ public:
+  virtual ~PendingCollective() = default;
+  // Lets the collective advance (MPI progresses a non-blocking collective only inside MPI
+  // calls); true once it is complete. Cheap: call it whenever the caller has a moment.
+  virtual bool test() = 0;
+  // Blocks until it is complete.
+  virtual void wait() = 0;
+};
+
 class Communicator {
  public:
   virtual ~Communicator() = default;
@@ -35,6 +47,11 @@ class Communicator {
   // blocks in rank order. The inverse of all_gather_rows for gradients.
   virtual torch::Tensor reduce_scatter_rows(const torch::Tensor& tensor,
                                             const std::vector<int64_t>& rows_per_rank) = 0;
+  // Starts an in-place sum over all ranks and returns at once where the backend can; the
+  // result is in `tensor` after wait(). Started collectives form their own sequence, apart
+  // from the blocking calls: every rank must start them in the same order. The default
+  // runs all_reduce_sum before returning (a pending collective that is already complete).
+  virtual std::unique_ptr<PendingCollective> start_all_reduce_sum(torch::Tensor& tensor);
   // In place, from `root` to every rank.
   virtual void broadcast(torch::Tensor& tensor, int root) = 0;
   virtual void barrier() = 0;

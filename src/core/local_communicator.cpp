@@ -39,6 +39,21 @@ std::vector<int64_t> Communicator::all_gather(int64_t value) {
 
 namespace {
 
+class CompletedCollective final : public PendingCollective {
+ public:
+  bool test() override { return true; }
+  void wait() override {}
+};
+
+}  // namespace
+
+std::unique_ptr<PendingCollective> Communicator::start_all_reduce_sum(torch::Tensor& tensor) {
+  all_reduce_sum(tensor);
+  return std::make_unique<CompletedCollective>();
+}
+
+namespace {
+
 // A world of one: every collective leaves its input as it is.
 class LocalCommunicator final : public Communicator {
  public:

@@ -102,6 +102,12 @@ void add_run_options(CLI::App& app, PretrainOptions& o) {
                  "spans --epochs)");
   app.add_option("--seed", o.seed, "Run seed: model init, sampler and augmentation streams");
   app.add_option("--threads", o.threads, "LibTorch intra-op threads per rank");
+  app.add_option("--grad-bucket-mb", o.grad_bucket_mb,
+                 "Size of the buckets in which gradients are all-reduced, in MB (2^20 bytes)");
+  app.add_option("--grad-sync", o.grad_sync,
+                 "overlap: all-reduce each gradient bucket as soon as backward has filled it; "
+                 "after-backward: all of them once backward is done (to measure the overlap)")
+      ->check(CLI::IsMember({"overlap", "after-backward"}));
 }
 
 void validate_method_choices(const PretrainOptions& o) {
@@ -168,6 +174,10 @@ void validate_ranges(const PretrainOptions& o) {
   kCheck.at_least<int64_t>("--save-every-steps", o.save_every_steps, 0);
   kCheck.at_least<int64_t>("--max-steps", o.max_steps, 0);
   kCheck.at_least("--threads", o.threads, 1);
+  if (!(o.grad_bucket_mb > 0 && o.grad_bucket_mb <= 4096)) {
+    kCheck.invalid("--grad-bucket-mb",
+                   "must be in (0, 4096], got " + std::to_string(o.grad_bucket_mb));
+  }
   if (o.auto_resume && !o.resume.empty()) {
     kCheck.invalid("--resume", "give either --resume FILE or --auto-resume, not both");
   }
@@ -332,7 +342,9 @@ JsonObject pretrain_options_json(const PretrainOptions& o) {
       .add("save_every_steps", o.save_every_steps)
       .add("max_steps", o.max_steps)
       .add("seed", o.seed)
-      .add("threads", o.threads);
+      .add("threads", o.threads)
+      .add("grad_bucket_mb", o.grad_bucket_mb)
+      .add("grad_sync", o.grad_sync);
   return json;
 }
 

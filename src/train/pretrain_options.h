@@ -81,6 +81,8 @@ struct PretrainOptions : LrScheduleOptions {
   int64_t max_steps = 0;         // 0 = run the whole schedule
   uint64_t seed = 0;
   int threads = 1;  // LibTorch intra-op threads per rank
+  double grad_bucket_mb = 25;          // gradient all-reduce bucket size (core/gradient_buckets.h)
+  std::string grad_sync = "overlap";  // overlap | after-backward
 };
 
 // Parses argv into `options`. Returns -1 to go on, or the exit code to leave with after

@@ -13,6 +13,7 @@
 #include <opencv2/core.hpp>
 
 #include "comm/mpi_communicator.h"
+#include "core/gradient_buckets.h"
 #include "core/lr_schedule.h"
 #include "core/sgd.h"
 #include "core/training_method.h"
@@ -20,7 +21,6 @@
 #include "data/batch_loader.h"
 #include "data/dataset_reader.h"
 #include "train/checkpoint.h"
-#include "train/gradient_sync.h"
 #include "train/method_builder.h"
 #include "train/metrics_log.h"
 #include "train/rank_strings.h"
@@ -44,8 +44,8 @@ NamedTensors to_named(const torch::OrderedDict<std::string, torch::Tensor>& dict
 
 // Seconds spent in each phase of the steps since the last log line.
 struct PhaseSeconds {
-  double compute = 0;    // forward + backward, the head's collectives included
-  double sync = 0;       // encoder gradient all-reduce
+  double compute = 0;    // forward + backward, the head's collectives and started buckets included
+  double sync = 0;       // the encoder gradient all-reduce not hidden behind backward
   double optimizer = 0;  // optimizer step and the method's own update (rows, bank, EMA)
 };
 
@@ -61,6 +61,7 @@ struct Run {
   std::unique_ptr<TrainingMethod> method;
   NamedTensors parameters;  // the encoder's, "encoder.*": the all-reduced set
   NamedTensors buffers;     // the encoder's BatchNorm buffers, "encoder.*"
+  std::unique_ptr<GradientBuckets> gradients;  // the encoder's, averaged over ranks
   std::unique_ptr<Optimizer> optimizer;
   std::unique_ptr<LrSchedule> schedule;
   TrainingPlan plan;
@@ -213,6 +214,17 @@ std::string describe_plan(const PretrainOptions& o, const TrainingPlan& plan, in
   return line;
 }
 
+std::string describe_gradient_sync(const GradientBuckets& gradients, const std::string& mode) {
+  int64_t bytes = 0;
+  for (int64_t b = 0; b < gradients.num_buckets(); ++b) bytes += gradients.bucket_bytes(b);
+  char text[160];
+  std::snprintf(text, sizeof text, "gradients: %.1f MB in %lld all-reduce buckets (%s)",
+                static_cast<double>(bytes) / (1 << 20),
+                static_cast<long long>(gradients.num_buckets()),
+                mode == "overlap" ? "started during backward" : "started after backward");
+  return text;
+}
+
 // `views`: crops of every image the method needs (two for MoCo and SimCLR).
 AugmentConfig augment_config(const PretrainOptions& o, int64_t views) {
   AugmentConfig aug;
@@ -232,10 +244,10 @@ AugmentConfig augment_config(const PretrainOptions& o, int64_t views) {
 // One optimizer step on every rank; returns the loss (the mean over the global batch).
 double train_step(Run& run, const CropBatch& batch, int64_t step, Communicator& comm) {
   auto start = Clock::now();
-  run.optimizer->zero_grad();
+  run.gradients->zero_grad();
   const double loss = run.method->forward_backward(batch, step);
   run.phases.compute += seconds_since(start);
-  average_gradients(run.parameters, comm, {});
+  run.gradients->finish();
   run.phases.sync += seconds_since(start);
   const double lr = run.schedule->at(step);
   run.optimizer->step(lr);
@@ -286,7 +298,12 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
   run.parameters = to_named(run.method->encoder()->named_parameters(), "encoder.");
   run.buffers = to_named(run.method->encoder()->named_buffers(), "encoder.");
   run.optimizer = build_optimizer(o, run.parameters);
+  GradientBucketOptions bucket_options;
+  bucket_options.bucket_bytes = static_cast<int64_t>(o.grad_bucket_mb * (1 << 20));
+  bucket_options.overlap = o.grad_sync == "overlap";
+  run.gradients = std::make_unique<GradientBuckets>(run.parameters, comm, bucket_options);
   log_root(comm, built.description);
+  log_root(comm, describe_gradient_sync(*run.gradients, o.grad_sync));
   run.config_json = config.dump();
   log_root(comm, describe_plan(o, run.plan, n, world, run.schedule->config().base_lr));
   const int64_t first_step = maybe_resume(o, run, comm);

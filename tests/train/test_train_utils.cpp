@@ -1,27 +1,11 @@
-// Small pieces of the training loop: gradient averaging, stop signals, metrics lines, JSON.
+// Small pieces of the training loop: stop signals, metrics lines, JSON.
 #include <catch2/catch.hpp>
 
 #include <csignal>
 
-#include "train/gradient_sync.h"
 #include "train/json_object.h"
 #include "train/metrics_log.h"
 #include "train/stop_signal.h"
-
-TEST_CASE("average_gradients on one rank keeps gradients and returns the extras") {
-  auto comm = pic::make_local_communicator();
-  torch::Tensor w = torch::arange(6, torch::kFloat32).reshape({2, 3}).requires_grad_();
-  torch::Tensor b = torch::ones({3}).requires_grad_();
-  torch::Tensor unused = torch::ones({2}).requires_grad_();
-  (w * w).sum().add((b * 3).sum()).backward();
-  pic::NamedTensors params{{"w", w}, {"b", b}, {"unused", unused}};
-  const auto extras = pic::average_gradients(params, *comm, {1.5, -2.0});
-  CHECK(extras == std::vector<double>{1.5, -2.0});
-  CHECK(torch::equal(w.grad(), 2 * torch::arange(6, torch::kFloat32).reshape({2, 3})));
-  CHECK(torch::equal(b.grad(), torch::full({3}, 3.0f)));
-  REQUIRE(unused.grad().defined());  // zeros, so every rank has the same defined set
-  CHECK(torch::equal(unused.grad(), torch::zeros({2})));
-}
 
 TEST_CASE("stop signals: the strongest request wins and is taken once") {
   pic::install_stop_signal_handlers();
