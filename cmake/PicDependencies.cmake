@@ -1,9 +1,8 @@
 # Finds LibTorch (Debian's 1.13 or a pip/Spack 2.x), and unless PIC_CORE_ONLY, MPI, parallel
 # HDF5, the OpenCV modules we use, libzip, CLI11 and Catch2.
 
-# LibTorch: Debian installs TorchConfig.cmake on the default prefix; a pip-installed torch
-# has it under torch/share/cmake (pass -DTorch_DIR=... or put that on CMAKE_PREFIX_PATH).
-find_package(Torch REQUIRED)
+# LibTorch from Debian, -DTorch_DIR, a Spack view or pip (site-packages/torch/share/cmake).
+include(PicFindTorch)
 message(STATUS "LibTorch ${Torch_VERSION} from ${Torch_DIR}")
 # TorchConfig adds flags (e.g. -D_GLIBCXX_USE_CXX11_ABI) through TORCH_CXX_FLAGS.
 set(CMAKE_CXX_FLAGS "${CMAKE_CXX_FLAGS} ${TORCH_CXX_FLAGS}")
