@@ -22,10 +22,13 @@ find_package(MPI REQUIRED COMPONENTS C)
 
 # Parallel HDF5. Debian's libhdf5-openmpi-dev installs next to the serial one; point the
 # finder at the MPI flavour and refuse a serial library: collective checkpoints need MPI-IO.
+# Not inside an active Spack environment: its hdf5+mpi (found on CMAKE_PREFIX_PATH) must not
+# be mixed with Debian's, which is linked to Debian's OpenMPI.
 if(NOT DEFINED HDF5_PREFER_PARALLEL)
   set(HDF5_PREFER_PARALLEL TRUE)
 endif()
-if(EXISTS /usr/lib/x86_64-linux-gnu/hdf5/openmpi AND NOT HDF5_ROOT AND NOT DEFINED ENV{HDF5_ROOT})
+if(EXISTS /usr/lib/x86_64-linux-gnu/hdf5/openmpi AND NOT HDF5_ROOT AND NOT DEFINED ENV{HDF5_ROOT}
+   AND NOT DEFINED ENV{SPACK_ENV})
   set(HDF5_C_COMPILER_EXECUTABLE /usr/bin/h5pcc CACHE FILEPATH "")
 endif()
 find_package(HDF5 REQUIRED COMPONENTS C)
