@@ -51,5 +51,6 @@ if(NOT Torch_FOUND)
   message(FATAL_ERROR
     "LibTorch (TorchConfig.cmake) not found. Install libtorch-dev (Debian), activate a Spack "
     "environment with py-torch (docs/spack.md), or pass -DTorch_DIR=<folder holding "
-    "TorchConfig.cmake>, e.g. $(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')/Torch")
+    "TorchConfig.cmake>, e.g. "
+    "$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')/Torch")
 endif()
