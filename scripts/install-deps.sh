@@ -15,6 +15,7 @@ packages=(
   dataset-fashion-mnist
   opencv-doc
   python3-torch python3-torchvision python3-h5py python3-numpy python3-pil
+  python3-yaml               # tests/spack/check_spack_env.py reads the Spack environments
 )
 if [[ "${PIC_WITH_SLURM:-0}" == 1 ]]; then
   packages+=(slurm-wlm munge)
