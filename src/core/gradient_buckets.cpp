@@ -4,6 +4,7 @@
 #include <torch/csrc/autograd/function_hook.h>
 #include <torch/csrc/autograd/variable.h>
 
+#include <cmath>
 #include <stdexcept>
 #include <thread>
 
@@ -179,6 +180,13 @@ void GradientBuckets::finish() {
     bucket.pending.reset();
     if (world > 1) bucket.flat.div_(world);
   }
+}
+
+bool GradientBuckets::all_finite() const {
+  for (const Bucket& bucket : buckets_) {
+    if (!std::isfinite(bucket.flat.sum().item<float>())) return false;
+  }
+  return true;
 }
 
 std::vector<std::string> GradientBuckets::bucket_parameter_names(int64_t b) const {

@@ -51,6 +51,10 @@ class GradientBuckets {
   // by the world size. Every rank calls it once per zero_grad().
   void finish();
 
+  // After finish(): whether every averaged gradient is finite, the same answer on every rank
+  // (one sum per bucket; a sum that overflows float counts as not finite).
+  bool all_finite() const;
+
   int64_t num_buckets() const { return static_cast<int64_t>(buckets_.size()); }
   // Names of the parameters in bucket `b`, in bucket order.
   std::vector<std::string> bucket_parameter_names(int64_t b) const;

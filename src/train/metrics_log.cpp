@@ -26,7 +26,9 @@ std::string format_step_line(const StepMetrics& m) {
                 static_cast<long long>(m.total_steps), m.lr, m.loss, m.loss_avg,
                 m.images_per_second, 100.0 * m.data_wait_fraction,
                 format_duration(m.eta_seconds).c_str());
-  return text;
+  std::string line = text;
+  if (m.skipped_steps > 0) line += "  skipped " + std::to_string(m.skipped_steps);
+  return line;
 }
 
 std::string step_metrics_json(const StepMetrics& m) {
@@ -43,7 +45,9 @@ std::string step_metrics_json(const StepMetrics& m) {
       .add("compute_seconds", m.compute_seconds)
       .add("sync_seconds", m.sync_seconds)
       .add("optimizer_seconds", m.optimizer_seconds)
-      .add("eta_seconds", m.eta_seconds);
+      .add("eta_seconds", m.eta_seconds)
+      .add("skipped_steps", m.skipped_steps)
+      .add("lr_scale", m.lr_scale);
   return json.dump();
 }
 

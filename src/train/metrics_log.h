@@ -22,12 +22,14 @@ struct StepMetrics {
   double data_wait_fraction = 0;  // rank 0's time waiting for batches / interval time
   double seconds_per_step = 0;    // over the last logging interval
   // Rank 0's split of a step over the interval, seconds per step: forward + backward, the
-  // gradient all-reduce (packing included), the optimizer update. The rest of
+  // gradient all-reduce not hidden behind backward, the optimizer update. The rest of
   // seconds_per_step is waiting for data, logging and checkpoints.
   double compute_seconds = 0;
   double sync_seconds = 0;
   double optimizer_seconds = 0;
   double eta_seconds = 0;  // to the end of this run (--max-steps or the schedule)
+  int64_t skipped_steps = 0;  // steps skipped for a non-finite loss or gradient, this process
+  double lr_scale = 1.0;      // factor on the schedule's lr after non-finite reloads
 };
 
 // "epoch 3  step 1200/9000  lr 0.0300000  loss 7.9812 (8.1022)  img/s 812.3  wait 3.1%  ETA

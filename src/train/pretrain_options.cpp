@@ -108,6 +108,11 @@ void add_run_options(CLI::App& app, PretrainOptions& o) {
                  "overlap: all-reduce each gradient bucket as soon as backward has filled it; "
                  "after-backward: all of them once backward is done (to measure the overlap)")
       ->check(CLI::IsMember({"overlap", "after-backward"}));
+  app.add_option("--nonfinite-skip-limit", o.nonfinite_skip_limit,
+                 "Steps with a non-finite loss or gradient are skipped; after this many in a "
+                 "row the run reloads its last checkpoint with a lower learning rate");
+  app.add_option("--nonfinite-lr-factor", o.nonfinite_lr_factor,
+                 "Learning-rate factor applied at each such reload");
 }
 
 void validate_method_choices(const PretrainOptions& o) {
@@ -174,6 +179,11 @@ void validate_ranges(const PretrainOptions& o) {
   kCheck.at_least<int64_t>("--save-every-steps", o.save_every_steps, 0);
   kCheck.at_least<int64_t>("--max-steps", o.max_steps, 0);
   kCheck.at_least("--threads", o.threads, 1);
+  kCheck.at_least<int64_t>("--nonfinite-skip-limit", o.nonfinite_skip_limit, 1);
+  if (!(o.nonfinite_lr_factor > 0 && o.nonfinite_lr_factor <= 1)) {
+    kCheck.invalid("--nonfinite-lr-factor",
+                   "must be in (0, 1], got " + std::to_string(o.nonfinite_lr_factor));
+  }
   if (!(o.grad_bucket_mb > 0 && o.grad_bucket_mb <= 4096)) {
     kCheck.invalid("--grad-bucket-mb",
                    "must be in (0, 4096], got " + std::to_string(o.grad_bucket_mb));
@@ -344,7 +354,9 @@ JsonObject pretrain_options_json(const PretrainOptions& o) {
       .add("seed", o.seed)
       .add("threads", o.threads)
       .add("grad_bucket_mb", o.grad_bucket_mb)
-      .add("grad_sync", o.grad_sync);
+      .add("grad_sync", o.grad_sync)
+      .add("nonfinite_skip_limit", o.nonfinite_skip_limit)
+      .add("nonfinite_lr_factor", o.nonfinite_lr_factor);
   return json;
 }
 

@@ -83,6 +83,8 @@ struct PretrainOptions : LrScheduleOptions {
   int threads = 1;  // LibTorch intra-op threads per rank
   double grad_bucket_mb = 25;          // gradient all-reduce bucket size (core/gradient_buckets.h)
   std::string grad_sync = "overlap";  // overlap | after-backward
+  int64_t nonfinite_skip_limit = 5;    // bad steps in a row before reloading (nonfinite_steps.h)
+  double nonfinite_lr_factor = 0.5;    // learning-rate factor at each such reload
 };
 
 // Parses argv into `options`. Returns -1 to go on, or the exit code to leave with after

@@ -1,6 +1,7 @@
 #include "train/pretrainer.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -21,8 +22,10 @@
 #include "data/batch_loader.h"
 #include "data/dataset_reader.h"
 #include "train/checkpoint.h"
+#include "train/fault_injection.h"
 #include "train/method_builder.h"
 #include "train/metrics_log.h"
+#include "train/nonfinite_steps.h"
 #include "train/rank_strings.h"
 #include "train/resume_check.h"
 #include "train/root_log.h"
@@ -68,6 +71,8 @@ struct Run {
   ShardedRows rows;
   std::string config_json;
   PhaseSeconds phases;
+  double lr_scale = 1.0;  // lowered after a run of non-finite steps (nonfinite_steps.h)
+  FaultInjection faults;  // tests only
 };
 
 LrSchedule build_schedule(const PretrainOptions& o, const TrainingPlan& plan, int world) {
@@ -241,19 +246,75 @@ AugmentConfig augment_config(const PretrainOptions& o, int64_t views) {
   return aug;
 }
 
-// One optimizer step on every rank; returns the loss (the mean over the global batch).
-double train_step(Run& run, const CropBatch& batch, int64_t step, Communicator& comm) {
+struct StepResult {
+  double loss = 0;       // the mean over the global batch
+  bool applied = false;  // false: skipped, the loss or a gradient was not finite
+};
+
+std::vector<torch::Tensor> copies_of(const NamedTensors& tensors) {
+  std::vector<torch::Tensor> copies;
+  copies.reserve(tensors.size());
+  for (const auto& [name, tensor] : tensors) copies.push_back(tensor.detach().clone());
+  return copies;
+}
+
+void restore(const NamedTensors& tensors, const std::vector<torch::Tensor>& copies) {
+  torch::NoGradGuard no_grad;
+  for (size_t k = 0; k < tensors.size(); ++k) tensors[k].second.copy_(copies[k]);
+}
+
+// One optimizer step on every rank, or on none when any rank's loss or the averaged gradients
+// are not finite (then the encoder's BatchNorm statistics are put back as they were).
+StepResult train_step(Run& run, CropBatch& batch, int64_t step, Communicator& comm) {
   auto start = Clock::now();
+  const std::vector<torch::Tensor> statistics = copies_of(run.buffers);  // small: BN only
+  if (run.faults.poison(step, batch)) {
+    std::fprintf(stderr, "pic: rank %d: PIC_TEST_NONFINITE_AT: step %lld gets NaN images\n",
+                 comm.rank(), static_cast<long long>(step + 1));
+  }
   run.gradients->zero_grad();
-  const double loss = run.method->forward_backward(batch, step);
+  StepResult result;
+  result.loss = run.method->forward_backward(batch, step);
   run.phases.compute += seconds_since(start);
   run.gradients->finish();
+  const bool finite = std::isfinite(result.loss) && run.gradients->all_finite();
+  result.applied = comm.all_reduce_min(static_cast<int64_t>(finite)) == 1;
   run.phases.sync += seconds_since(start);
-  const double lr = run.schedule->at(step);
+  if (!result.applied) {
+    restore(run.buffers, statistics);
+    return result;
+  }
+  const double lr = run.schedule->at(step) * run.lr_scale;
   run.optimizer->step(lr);
   run.method->after_step(lr, step);
   run.phases.optimizer += seconds_since(start);
-  return loss;
+  return result;
+}
+
+// After a run of non-finite steps: back to the newest checkpoint in the output folder with a
+// lower learning rate. Returns the step to continue from.
+int64_t reload_after_nonfinite(const PretrainOptions& o, Run& run, Communicator& comm,
+                               const std::string& reason) {
+  std::string path;
+  if (comm.is_root()) {
+    if (auto latest = find_latest_checkpoint(o.output_dir)) path = latest->path;
+  }
+  path = broadcast_string(comm, path);
+  if (path.empty()) {
+    throw std::runtime_error(reason + ", and " + o.output_dir +
+                             " holds no checkpoint to go back to: lower --base-lr or check "
+                             "the data");
+  }
+  const LoadedCheckpoint loaded =
+      load_checkpoint(path, comm, checkpoint_tensors(run), run.rows, InstanceRows::kMine);
+  run.method->after_load(loaded.state.step);
+  run.lr_scale *= o.nonfinite_lr_factor;
+  char scale[32];
+  std::snprintf(scale, sizeof scale, "%.6g", run.lr_scale);
+  log_root(comm, "warning: " + reason + ": going back to " + path + " (step " +
+                     std::to_string(loaded.state.step) + ") with the learning rate at " + scale +
+                     " x the schedule's");
+  return loaded.state.step;
 }
 
 }  // namespace
@@ -316,16 +377,25 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
     return 0;
   }
 
-  // Loader: decodes and augments batches [first_step, end_step) ahead on worker threads.
-  std::shared_ptr<Sampler> sampler =
-      make_sampler(o, run.plan, shard->size(), min_shard, comm.rank());
+  // Loader: decodes and augments batches [first, end_step) ahead on worker threads; rebuilt
+  // at the checkpoint's step when non-finite steps send the run back to it.
   LoaderOptions loader_options;
   loader_options.num_threads = o.num_workers;
   loader_options.prefetch_batches = static_cast<int>(o.prefetch);
   loader_options.seed = o.seed;
   loader_options.rank = comm.rank();
-  BatchLoader loader(*shard, sampler, augment_config(o, run.method->views_per_image()),
-                     loader_options, first_step, end_step);
+  const AugmentConfig augment = augment_config(o, run.method->views_per_image());
+  auto make_loader = [&](int64_t first) {
+    return std::make_unique<BatchLoader>(
+        *shard, make_sampler(o, run.plan, shard->size(), min_shard, comm.rank()), augment,
+        loader_options, first, end_step);
+  };
+  std::unique_ptr<BatchLoader> loader = make_loader(first_step);
+  double wait_of_earlier_loaders = 0;
+  auto total_wait = [&] { return wait_of_earlier_loaders + loader->total_wait_seconds(); };
+  run.faults = FaultInjection::from_environment(comm.rank());
+  NonfiniteSteps nonfinite(
+      NonfinitePolicy{o.nonfinite_skip_limit, o.nonfinite_lr_factor, NonfinitePolicy{}.max_reloads});
 
   std::unique_ptr<MetricsFile> metrics_file;
   if (comm.is_root()) {
@@ -335,23 +405,41 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
   const int64_t save_every =
       o.save_every_steps > 0 ? o.save_every_steps : o.save_freq * run.plan.iters_per_epoch;
   const int64_t images_per_step = o.batch_size * world;
-  IntervalMeter meter(loader.total_wait_seconds());
-  double loss_sum = 0;
+  IntervalMeter meter(total_wait());
+  double loss_sum = 0;  // over the applied steps
+  int64_t applied_steps = 0;
   int64_t steps_in_interval = 0;
   const auto run_start = Clock::now();
 
   run.method->encoder()->train();
   for (int64_t step = first_step; step < end_step; ++step) {
     // Train.
-    LoadedBatch batch = loader.next();
+    LoadedBatch batch = loader->next();
     if (batch.step != step) {
       throw std::logic_error("loader returned step " + std::to_string(batch.step) + ", expected " +
                              std::to_string(step));
     }
-    const double loss = train_step(run, batch.crops, step, comm);
+    const StepResult result = train_step(run, batch.crops, step, comm);
+    const double loss = result.loss;
     const int64_t done = step + 1;
-    loss_sum += loss;
     ++steps_in_interval;
+    const bool go_back = nonfinite.record(result.applied);
+    if (result.applied) {
+      loss_sum += loss;
+      ++applied_steps;
+    } else {
+      log_root(comm, "warning: " + nonfinite.describe_skip(step, loss));
+    }
+    if (go_back) {
+      const int64_t back_to =
+          reload_after_nonfinite(o, run, comm, nonfinite.describe_reload_reason(step));
+      nonfinite.reloaded();
+      wait_of_earlier_loaders += loader->total_wait_seconds();
+      loader.reset();  // joins its workers before the next one starts
+      loader = make_loader(back_to);
+      step = back_to - 1;
+      continue;
+    }
 
     // Log.
     if (done % o.print_freq == 0 || done == end_step) {
@@ -359,11 +447,12 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
       m.step = done;
       m.total_steps = run.plan.total_steps;
       m.epoch = step / run.plan.iters_per_epoch + 1;
-      m.lr = run.schedule->at(step);
+      m.lr = run.schedule->at(step) * run.lr_scale;
       m.loss = loss;
-      m.loss_avg = loss_sum / static_cast<double>(done - first_step);
-      meter.close(steps_in_interval, images_per_step, loader.total_wait_seconds(), end_step - done,
-                  m);
+      m.loss_avg = applied_steps > 0 ? loss_sum / static_cast<double>(applied_steps) : loss;
+      m.skipped_steps = nonfinite.skipped_total();
+      m.lr_scale = run.lr_scale;
+      meter.close(steps_in_interval, images_per_step, total_wait(), end_step - done, m);
       m.compute_seconds = run.phases.compute / steps_in_interval;
       m.sync_seconds = run.phases.sync / steps_in_interval;
       m.optimizer_seconds = run.phases.optimizer / steps_in_interval;
@@ -376,7 +465,10 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
     // Checkpoint: on schedule, at the end, or when any rank got a signal.
     const auto request =
         static_cast<StopRequest>(comm.all_reduce_max(static_cast<int64_t>(take_stop_request())));
-    if (done % save_every == 0 || done == end_step || request != StopRequest::kNone) {
+    // Not on schedule in the middle of non-finite steps: the weights are the last good ones,
+    // but MoCo's queue may not be, and this is the checkpoint a reload would go back to.
+    const bool scheduled = done % save_every == 0 && nonfinite.in_a_row() == 0;
+    if (scheduled || done == end_step || request != StopRequest::kNone) {
       save(o, run, comm, done);
     }
     if (request == StopRequest::kCheckpointAndExit && done < end_step) {

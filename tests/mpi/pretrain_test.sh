@@ -25,6 +25,12 @@
 #   pretrain_test.sh signal WORK PIC_PRETRAIN RANKS MPIEXEC...
 #       SIGUSR1 to mpiexec during a long run: the ranks checkpoint and exit 0 early; a
 #       resumed run starts at that checkpoint's step.
+#   pretrain_test.sh nonfinite WORK PIC_PRETRAIN RANKS MPIEXEC...
+#       NaN images on one rank (PIC_TEST_NONFINITE_AT): rank 0's at step 5, after which the
+#       BatchNorm statistics it checkpoints must still be finite, and the last rank's at steps
+#       9-11: every rank skips those steps together, and 3 bad steps in a row send the run back
+#       to its step-8 checkpoint at half the learning rate; without a checkpoint to go back to,
+#       the job ends with that message.
 set -euo pipefail
 mode=$1 work=$2 exe=$3
 shift 3
@@ -178,6 +184,51 @@ check_reshard() {
   losses "$out/metrics.jsonl" | awk '$1 == "null" || $1 != $1 + 0 { print "FAIL: " $1; exit 1 }'
 }
 
+# The value of KEY in the last metrics line of step STEP (a reload logs steps again).
+metric_at() { grep "\"step\": $2," "$1" | tail -n 1 | sed -n "s/.*\"$3\": \([^,}]*\).*/\1/p"; }
+
+check_nonfinite() {
+  local clean=$work/nonfinite_clean_$ranks out=$work/nonfinite_$ranks last=$((ranks - 1))
+  local log=$work/nonfinite_log_$ranks.txt
+  rm -rf "$clean" "$out"
+  pretrain "$clean" --max-steps 12 --save-every-steps 4
+  PIC_TEST_NONFINITE_AT="0:5;$last:9,10,11" pretrain "$out" --max-steps 12 --save-every-steps 4 \
+    --nonfinite-skip-limit 3 > "$log" 2>&1 || { cat "$log"; fail "the run with NaN steps failed"; }
+  cat "$log"
+  grep -q "warning: step 5: loss or gradients not finite (loss nan); skipped (1 in a row, 1 in all)" \
+    "$log" || fail "step 5 was not reported as skipped"
+  grep -q "3 steps in a row (9..11) had non-finite loss or gradients: going back to .*ckpt_00000008.h5 (step 8) with the learning rate at 0.5 x the schedule's" \
+    "$log" || fail "no reload to step 8 at half the learning rate"
+  # Before the first bad step both runs are the same run.
+  diff <(losses "$clean/metrics.jsonl" | head -n 4) <(losses "$out/metrics.jsonl" | head -n 4) ||
+    fail "steps 1-4 differ from the clean run"
+  [[ $(metric_at "$out/metrics.jsonl" 5 loss) == null ]] || fail "step 5's loss is not null"
+  # The skipped step put rank 0's BatchNorm statistics back (rank 0 writes the replicated
+  # tensors): the step-8 checkpoint has no NaN.
+  # (grep -c reads all of h5dump's output: grep -q under pipefail would hide a match.)
+  local file
+  for file in ckpt_00000008.h5 ckpt_00000012.h5; do
+    [[ $(h5dump "$out/$file" | grep -ci nan) -eq 0 ]] || fail "NaN in $file"
+  done
+  [[ $(metric_at "$out/metrics.jsonl" 12 skipped_steps) == 4 ]] || fail "skipped_steps is not 4"
+  [[ $(metric_at "$out/metrics.jsonl" 12 lr_scale) == 0.5 ]] || fail "lr_scale is not 0.5"
+  awk -v a="$(metric_at "$clean/metrics.jsonl" 12 lr)" -v b="$(metric_at "$out/metrics.jsonl" 12 lr)" \
+    'BEGIN { if (!(b > 0) || (b - a / 2) / b > 1e-6 || (a / 2 - b) / b > 1e-6) exit 1 }' ||
+    fail "the learning rate at step 12 is not half the clean run's"
+  losses "$out/metrics.jsonl" | tail -n 4 |
+    awk '$1 == "null" || $1 != $1 + 0 { print "FAIL: loss after the reload " $1; exit 1 }'
+
+  # Bad from the start and no checkpoint yet: the job ends, naming the reason.
+  local none=$work/nonfinite_none_$ranks
+  rm -rf "$none"
+  if PIC_TEST_NONFINITE_AT=$last:1,2 pretrain "$none" --max-steps 6 --nonfinite-skip-limit 2 \
+    > "$log" 2>&1; then
+    fail "the run without a checkpoint to go back to did not fail"
+  fi
+  grep -q "2 steps in a row (1..2) had non-finite loss or gradients, and .* holds no checkpoint to go back to" \
+    "$log" || { cat "$log"; fail "no clear message without a checkpoint"; }
+}
+
 check_signal() {
   local out=$work/signal_$ranks
   rm -rf "$out"
@@ -206,7 +257,7 @@ check_signal() {
 
 case $mode in
   data) make_data ;;
-  train | resume | sampled | baselines | reshard | signal)
+  train | resume | sampled | baselines | reshard | signal | nonfinite)
     ranks=$1
     shift
     mpiexec=("$@")
