@@ -1,4 +1,5 @@
-// pic-pretrain: self-supervised pre-training (PIC) on MPI ranks. See train/pretrainer.h.
+// pic-pretrain: self-supervised pre-training (PIC) on MPI ranks. See train/pretrainer.h;
+// exit statuses (0 finished, 75 stopped early to be resumed, 1 error): train/exit_status.h.
 #include "comm/mpi_communicator.h"
 #include "train/pretrain_options.h"
 #include "train/pretrainer.h"

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "core/resnet.h"
+#include "train/exit_status.h"
 #include "train/option_checks.h"
 
 namespace pic {
@@ -250,6 +251,9 @@ int parse_pretrain_options(int argc, const char* const* argv, PretrainOptions& o
   app.option_defaults()->always_capture_default()->multi_option_policy(
       CLI::MultiOptionPolicy::TakeLast);
   app.get_formatter()->column_width(36);
+  app.footer("Exit status: 0 finished; " + std::to_string(kExitStoppedToResume) +
+             " stopped by SIGUSR1/SIGTERM after a checkpoint, resume with --auto-resume; 1 "
+             "error (the job is aborted); 100 and above: the command line was refused.");
   add_data_options(app, options);
   add_model_options(app, options);
   add_optimisation_options(app, options);

@@ -473,8 +473,9 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
     }
     if (request == StopRequest::kCheckpointAndExit && done < end_step) {
       log_root(comm, "stopped by signal after step " + std::to_string(done) +
-                         "; continue with --auto-resume");
-      return 0;
+                         "; continue with --auto-resume (exit status " +
+                         std::to_string(kExitStoppedToResume) + ")");
+      return kExitStoppedToResume;
     }
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - run_start).count();

@@ -17,15 +17,18 @@
 // run resumed from a checkpoint at step t, with the same ranks and threads, logs the same
 // losses as one that never stopped.
 //
-// Stopping: see train/stop_signal.h (USR1/TERM: checkpoint and exit 0; USR2: checkpoint and
-// continue). The requests of all ranks are combined with an all-reduce between steps.
+// Stopping: see train/stop_signal.h (USR1/TERM: checkpoint and exit with
+// kExitStoppedToResume; USR2: checkpoint and continue). The requests of all ranks are combined
+// with an all-reduce between steps.
 #include "core/communicator.h"
+#include "train/exit_status.h"
 #include "train/pretrain_options.h"
 
 namespace pic {
 
-// Collective. Returns the process exit code (0 after training or after a stop request has
-// been checkpointed). Throws on any error (run_mpi_main turns that into a job-wide abort).
+// Collective. Returns the process exit code: 0 after the last step, kExitStoppedToResume
+// after a stop request has been checkpointed. Throws on any error (run_mpi_main turns that
+// into a job-wide abort).
 int run_pretrain(const PretrainOptions& options, Communicator& comm);
 
 }  // namespace pic

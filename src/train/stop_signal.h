@@ -2,10 +2,11 @@
 // Signals only set a flag; the training loop acts on it between steps, after all ranks
 // agree (an all-reduce of the requests), so every rank checkpoints at the same step.
 //
-//   SIGUSR1  checkpoint, then exit with status 0. This is what Slurm's
-//            `--signal=B:USR1@N` + requeue flow expects (slurm/pretrain.sbatch forwards USR1
-//            and waits for the ranks to end before `scontrol requeue`).
-//   SIGTERM  the same (preemption, scancel): checkpoint, then exit with status 0.
+//   SIGUSR1  checkpoint, then exit with status kExitStoppedToResume (75, train/pretrainer.h)
+//            unless that was the last step. This is what Slurm's `--signal=B:USR1@N` +
+//            requeue flow expects (slurm/pretrain.sbatch forwards USR1, waits for the ranks
+//            to end, and runs `scontrol requeue` on that status).
+//   SIGTERM  the same (preemption, scancel): checkpoint, then exit with status 75.
 //   SIGUSR2  checkpoint now and keep training.
 // A second SIGTERM or SIGINT while the first is pending is not special-cased: the default
 // SIGINT action still kills the process at once.

@@ -23,7 +23,8 @@
 #       LARS momentum all come back from the checkpoint; a MoCo checkpoint resumed as SimCLR
 #       is refused naming both models, leaving config.json as it was.
 #   pretrain_test.sh signal WORK PIC_PRETRAIN RANKS MPIEXEC...
-#       SIGUSR1 to mpiexec during a long run: the ranks checkpoint and exit 0 early; a
+#       SIGUSR1 to mpiexec during a long run: the ranks checkpoint and stop early with exit
+#       status 75 ("stopped, resume me", src/train/exit_status.h), which mpiexec passes on; a
 #       resumed run starts at that checkpoint's step.
 #   pretrain_test.sh nonfinite WORK PIC_PRETRAIN RANKS MPIEXEC...
 #       NaN images on one rank (PIC_TEST_NONFINITE_AT): rank 0's at step 5, after which the
@@ -244,7 +245,7 @@ check_signal() {
   local rc=0
   wait "$pid" || rc=$?
   cat "$work/signal_log_$ranks.txt"
-  [[ $rc -eq 0 ]] || fail "exit status $rc after SIGUSR1"
+  [[ $rc -eq 75 ]] || fail "exit status $rc after SIGUSR1, expected 75"
   grep -q "stopped by signal after step" "$work/signal_log_$ranks.txt" || fail "no stop line"
   local ckpt
   ckpt=$(cat "$out/latest")
