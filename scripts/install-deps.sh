@@ -16,10 +16,9 @@ packages=(
   opencv-doc
   python3-torch python3-torchvision python3-h5py python3-numpy python3-pil
   python3-yaml               # tests/spack/check_spack_env.py reads the Spack environments
+  # tests/slurm starts its own one-node cluster: munged, slurmctld, slurmd, sbatch, srun.
+  slurm-wlm munge
 )
-if [[ "${PIC_WITH_SLURM:-0}" == 1 ]]; then
-  packages+=(slurm-wlm munge)
-fi
 
 missing=()
 for p in "${packages[@]}"; do
