@@ -23,4 +23,11 @@ if(TARGET pic-pretrain AND TARGET pic-prep)
                            ENVIRONMENT "OMP_NUM_THREADS=1")
     endforeach()
   endforeach()
+  # A rank killed mid-step and mid-checkpoint: one of 3, as the issue asks.
+  add_test(NAME pretrain_kill_3
+           COMMAND ${pretrain_driver} kill ${pretrain_work} $<TARGET_FILE:pic-pretrain> 3
+                   ${pretrain_mpiexec})
+  set_tests_properties(pretrain_kill_3 PROPERTIES
+                       FIXTURES_REQUIRED pretrain_data TIMEOUT 600 PROCESSORS 3
+                       PASS_REGULAR_EXPRESSION "OK: kill" ENVIRONMENT "OMP_NUM_THREADS=1")
 endif()

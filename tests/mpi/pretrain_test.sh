@@ -32,6 +32,10 @@
 #       9-11: every rank skips those steps together, and 3 bad steps in a row send the run back
 #       to its step-8 checkpoint at half the learning rate; without a checkpoint to go back to,
 #       the job ends with that message.
+#   pretrain_test.sh kill WORK PIC_PRETRAIN RANKS MPIEXEC...
+#       SIGKILL of rank 1 in the middle of a step, then in the middle of writing a checkpoint:
+#       the job ends within 30 s with a failure, and the checkpoint `latest` names is complete
+#       and resumes.
 set -euo pipefail
 mode=$1 work=$2 exe=$3
 shift 3
@@ -230,6 +234,69 @@ check_nonfinite() {
     "$log" || { cat "$log"; fail "no clear message without a checkpoint"; }
 }
 
+# The pid of rank R in the placement table of LOG.
+rank_pid() { sed -n "s/^  rank *$2 .* pid \([0-9][0-9]*\) .*/\1/p" "$1"; }
+
+# Conditions for the moment to kill: a few steps logged after the step-4 checkpoint, or a
+# checkpoint being written (its temporary file exists) after an earlier one is complete.
+in_a_step() { [[ -s $1/latest && $(wc -l < "$1/metrics.jsonl") -ge 6 ]]; }
+in_a_checkpoint() { [[ -s $1/latest ]] && compgen -G "$1/.ckpt_*.h5.tmp" > /dev/null; }
+
+# kill_rank_when NAME CONDITION FLAGS...: a long run, SIGKILL to rank 1 once CONDITION holds.
+kill_rank_when() {
+  local name=$1 condition=$2
+  shift 2
+  local out=$work/kill_${name}_$ranks log=$work/kill_${name}_log_$ranks.txt
+  rm -rf "$out"
+  pretrain_cmd "$out" --max-steps 100000 "$@"
+  "${cmd[@]}" > "$log" 2>&1 &
+  local pid=$! victim=""
+  for _ in $(seq 1 6000); do
+    [[ -z $victim ]] && victim=$(rank_pid "$log" 1)
+    [[ -n $victim ]] && "$condition" "$out" && break
+    sleep 0.01
+  done
+  "$condition" "$out" || { kill "$pid"; cat "$log"; fail "$name: the moment to kill never came"; }
+  kill -KILL "$victim"
+  local start rc=0
+  start=$(date +%s.%N)
+  # A job that hangs would hold this test until CTest's timeout: end it at 60 s instead.
+  (sleep 60 && kill -KILL "$pid" 2> /dev/null) &
+  local watchdog=$!
+  wait "$pid" || rc=$?
+  kill "$watchdog" 2> /dev/null || true
+  local seconds
+  seconds=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+  tail -n 5 "$log"
+  echo "$name: rank 1 (pid $victim) killed; the job ended after $seconds s with status $rc"
+  ((rc != 0)) || fail "$name: the job ended with status 0 after losing a rank"
+  awk -v s="$seconds" 'BEGIN { exit !(s < 30) }' || fail "$name: $seconds s to end the job"
+
+  # What latest names is a complete checkpoint, and the run resumes from it.
+  local ckpt digits step
+  ckpt=$(cat "$out/latest")
+  digits=${ckpt#ckpt_}
+  step=$((10#${digits%.h5}))
+  if [[ $condition == in_a_checkpoint ]]; then
+    # Killed mid-write: the temporary of a later step is left, latest names an earlier one.
+    local tmp
+    tmp=$(compgen -G "$out/.ckpt_*.h5.tmp" | sort | tail -n 1)
+    [[ -n $tmp ]] || fail "$name: no temporary left: the kill missed the checkpoint write"
+    digits=${tmp##*/.ckpt_}
+    ((10#${digits%.h5.tmp} > step)) || fail "$name: $tmp is not newer than $ckpt"
+  fi
+  pretrain "$out" --max-steps $((step + 1)) --auto-resume > "$log.resume" 2>&1 ||
+    { cat "$log.resume"; fail "$name: no resume after the kill"; }
+  grep -q "resumed from .*$ckpt at step $step " "$log.resume" ||
+    { cat "$log.resume"; fail "$name: did not resume from $ckpt"; }
+}
+
+check_kill() {
+  kill_rank_when step in_a_step --save-every-steps 4
+  # A checkpoint every step: most of the run is spent writing them.
+  kill_rank_when checkpoint in_a_checkpoint --save-every-steps 1
+}
+
 check_signal() {
   local out=$work/signal_$ranks
   rm -rf "$out"
@@ -258,7 +325,7 @@ check_signal() {
 
 case $mode in
   data) make_data ;;
-  train | resume | sampled | baselines | reshard | signal | nonfinite)
+  train | resume | sampled | baselines | reshard | signal | nonfinite | kill)
     ranks=$1
     shift
     mpiexec=("$@")
