@@ -129,7 +129,9 @@ resume_matches() {
   rm -rf "$whole" "$split"
   pretrain "$whole" --max-steps 8 "$@"
   pretrain "$split" --max-steps 4 "$@"
-  pretrain "$split" --max-steps 8 --auto-resume "$@" | grep -q "resumed from .* at step 4" ||
+  # Into a file, then grep: `| grep -q` under pipefail fails when grep leaves early.
+  pretrain "$split" --max-steps 8 --auto-resume "$@" > "$work/${name}_resume_$ranks.txt"
+  grep -q "resumed from .* at step 4" "$work/${name}_resume_$ranks.txt" ||
     fail "$name: the second run did not resume from step 4"
   paste <(losses "$whole/metrics.jsonl") <(losses "$split/metrics.jsonl")
   diff <(losses "$whole/metrics.jsonl") <(losses "$split/metrics.jsonl") ||
@@ -319,7 +321,8 @@ check_signal() {
   local digits=${ckpt#ckpt_}
   local step=$((10#${digits%.h5}))
   ((step >= 1 && step < 100000)) || fail "unexpected checkpoint $ckpt"
-  pretrain "$out" --max-steps $((step + 2)) --auto-resume | grep -q "at step $step " ||
+  pretrain "$out" --max-steps $((step + 2)) --auto-resume > "$work/signal_resume_$ranks.txt"
+  grep -q "at step $step " "$work/signal_resume_$ranks.txt" ||
     fail "the resumed run did not start at step $step"
 }
 
