@@ -3,25 +3,12 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <memory>
-#include <cstdio>
-#include <exception>
 #include <stdexcept>
 #include <utility>
 #include <vector>
 
 namespace pic {
 namespace {
-
-// Throws when an MPI call did not return MPI_SUCCESS, with MPI's own description.
-void check_mpi(int status, const char* call, int rank) {
-  if (status == MPI_SUCCESS) return;
-  char text[MPI_MAX_ERROR_STRING];
-  int length = 0;
-  MPI_Error_string(status, text, &length);
-  throw std::runtime_error("rank " + std::to_string(rank) + ": " + call + " failed: " +
-                           std::string(text, static_cast<size_t>(length)));
-}
 
 MPI_Datatype mpi_type_of(torch::ScalarType type) {
   switch (type) {
@@ -104,29 +91,6 @@ class MpiPendingCollective final : public PendingCollective {
 };
 
 }  // namespace
-
-// ---------------------------------------------------------------------------------------
-MpiSession::MpiSession(int* argc, char*** argv) {
-  int initialized = 0;
-  MPI_Initialized(&initialized);
-  if (initialized) return;
-  int provided = 0;
-  check_mpi(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread", 0);
-  owns_mpi_ = true;
-  if (provided < MPI_THREAD_FUNNELED) {
-    MPI_Finalize();
-    owns_mpi_ = false;
-    throw std::runtime_error("MPI provides thread level " + std::to_string(provided) +
-                             ", pic needs at least MPI_THREAD_FUNNELED");
-  }
-}
-
-MpiSession::~MpiSession() {
-  if (!owns_mpi_) return;
-  int finalized = 0;
-  MPI_Finalized(&finalized);
-  if (!finalized) MPI_Finalize();
-}
 
 // ---------------------------------------------------------------------------------------
 MpiCommunicator::MpiCommunicator(MPI_Comm comm) {
@@ -337,57 +301,11 @@ MPI_Comm mpi_comm_of(Communicator& comm, const std::string& what) {
   return mpi->mpi_comm();
 }
 
-void throw_if_any_rank_failed(MPI_Comm comm, const std::string& local_error) {
-  int rank = 0, world = 1;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &world);
-
-  // The lowest failing rank speaks for all.
-  int first_failing = local_error.empty() ? world : rank;
-  check_mpi(MPI_Allreduce(MPI_IN_PLACE, &first_failing, 1, MPI_INT, MPI_MIN, comm),
-            "MPI_Allreduce", rank);
-  if (first_failing == world) return;
-
-  std::string text = rank == first_failing ? local_error : std::string();
-  int64_t length = static_cast<int64_t>(text.size());
-  check_mpi(MPI_Bcast(&length, 1, MPI_INT64_T, first_failing, comm), "MPI_Bcast", rank);
-  text.resize(static_cast<size_t>(length));
-  check_mpi(MPI_Bcast(&text[0], static_cast<int>(length), MPI_CHAR, first_failing, comm),
-            "MPI_Bcast", rank);
-  throw std::runtime_error("rank " + std::to_string(first_failing) + ": " + text);
-}
-
-void abort_mpi_job(const std::string& message, int exit_code) {
-  int initialized = 0, finalized = 0, rank = -1;
-  MPI_Initialized(&initialized);
-  MPI_Finalized(&finalized);
-  if (initialized && !finalized) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  std::fprintf(stderr, "pic: rank %d: error: %s\n", rank, message.c_str());
-  std::fflush(stderr);
-  if (initialized && !finalized) MPI_Abort(MPI_COMM_WORLD, exit_code);
-  std::exit(exit_code);
-}
-
 int run_mpi_main(int argc, char** argv, std::function<int(Communicator&)> body) {
-  // Without MPI there is no job to take down: report and fail.
-  std::unique_ptr<MpiSession> session;
-  try {
-    session = std::make_unique<MpiSession>(&argc, &argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "pic: error: cannot start MPI: %s\n", e.what());
-    return 1;
-  }
-
-  int exit_code = 0;
-  try {
-    MpiCommunicator comm;
-    exit_code = body(comm);
-  } catch (const std::exception& e) {
-    abort_mpi_job(e.what());
-  } catch (...) {
-    abort_mpi_job("unknown exception");
-  }
-  return exit_code;
+  return run_mpi_program(argc, argv, [&](MPI_Comm world) {
+    MpiCommunicator comm(world);
+    return body(comm);
+  });
 }
 
 }  // namespace pic

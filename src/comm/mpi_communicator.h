@@ -9,30 +9,18 @@
 //
 // A failing rank must never leave the others waiting in a collective: run_mpi_main catches
 // any exception on any rank, prints it with the rank number and calls MPI_Abort, which takes
-// the whole job down.
+// the whole job down. MpiSession, throw_if_any_rank_failed and abort_mpi_job live in the
+// torch-free mpi_job.h.
 #include <mpi.h>
 
 #include <cstdint>
 #include <functional>
 #include <string>
 
+#include "comm/mpi_job.h"
 #include "core/communicator.h"
 
 namespace pic {
-
-// MPI_Init_thread (MPI_THREAD_FUNNELED: only the main thread calls MPI; loader threads
-// never do) and MPI_Finalize. If MPI is already initialised, it neither initialises nor
-// finalises.
-class MpiSession {
- public:
-  MpiSession(int* argc, char*** argv);
-  ~MpiSession();
-  MpiSession(const MpiSession&) = delete;
-  MpiSession& operator=(const MpiSession&) = delete;
-
- private:
-  bool owns_mpi_ = false;
-};
 
 class MpiCommunicator final : public Communicator {
  public:
@@ -84,14 +72,6 @@ class MpiCommunicator final : public Communicator {
 // The MPI communicator behind `comm`, or a std::invalid_argument naming `what` when `comm`
 // is not an MpiCommunicator.
 MPI_Comm mpi_comm_of(Communicator& comm, const std::string& what);
-
-// Collective: every rank passes its own error text (empty when it has none). If any rank
-// has one, every rank throws std::runtime_error with the text of the lowest failing rank
-// (prefixed by "rank R: "), so all ranks leave a collective section together.
-void throw_if_any_rank_failed(MPI_Comm comm, const std::string& local_error);
-
-// Prints "pic: rank R: error: message" to stderr and calls MPI_Abort(MPI_COMM_WORLD, code).
-[[noreturn]] void abort_mpi_job(const std::string& message, int exit_code = 1);
 
 // The main() of an MPI program: starts MPI, builds the communicator, runs `body` and returns
 // its exit code. An exception escaping `body` on any rank aborts the whole job with that
