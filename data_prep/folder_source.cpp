@@ -70,7 +70,9 @@ FolderSource::FolderSource(const std::string& root) : root_(root) {
         ++ignored_files_;
         continue;
       }
-      files.push_back(fs::relative(it->path(), root).generic_string());
+      // Lexically: a symlinked image keeps the name it has under ROOT, not its target's path.
+      const fs::path in_class = it->path().lexically_relative(class_dir);
+      files.push_back((fs::path(class_names_[label]) / in_class).generic_string());
       estimated_total_bytes_ += it->file_size(ec);
     }
     std::sort(files.begin(), files.end());
