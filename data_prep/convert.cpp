@@ -7,7 +7,10 @@
 #include <thread>
 #include <vector>
 
+#include "collective_failure.h"
+#include "comm/mpi_job.h"
 #include "core/counter_rng.h"
+#include "core/sampler.h"
 #include "data/dataset_format.h"
 #include "dataset_writer.h"
 #include "image_check.h"
@@ -15,9 +18,6 @@
 
 namespace pic::prep {
 namespace {
-
-// Items handled per round of threads: bounds the memory held in encoded images.
-constexpr size_t kBatchItems = 256;
 
 // Reads and checks items order[first, last) on `threads` threads; result j is item first + j.
 std::vector<PreparedImage> prepare_batch(const ImageSource& source,
@@ -43,24 +43,99 @@ std::vector<PreparedImage> prepare_batch(const ImageSource& source,
   return results;
 }
 
+// What happened to one rank's images so far.
+struct ImageCounts {
+  int64_t skipped = 0;
+  int64_t reencoded = 0;
+  int64_t shrunk = 0;
+  int64_t damaged = 0;
+};
+
+// The good images of batch = items order[first, first + batch.size()) as rows for the writer,
+// in order. Each problem gets a log line naming the image (prefix: "pic-prep: " or
+// "pic-prep: rank R: "); with --strict a JPEG that decodes only with warnings is a problem.
+std::vector<ImageRow> keep_good_images(std::vector<PreparedImage>& batch,
+                                       const std::vector<SourceItem>& items,
+                                       const std::vector<size_t>& order, size_t first,
+                                       const ConvertOptions& options, const std::string& prefix,
+                                       std::ostream& log, ImageCounts& counts) {
+  std::vector<ImageRow> rows;
+  for (size_t j = 0; j < batch.size(); ++j) {
+    PreparedImage& image = batch[j];
+    const SourceItem& item = items[order[first + j]];
+    if (image.ok && !image.warning.empty()) {
+      if (options.strict) {
+        image.ok = false;
+        image.problem = image.warning + " (--strict refuses damaged images that decode)";
+      } else {
+        log << prefix << "warning: " << item.name << ": " << image.warning
+            << "; kept (it decodes; --strict refuses it)" << std::endl;
+        ++counts.damaged;
+      }
+    }
+    if (!image.ok) {
+      log << prefix << "skipped " << item.name << ": " << image.problem << std::endl;
+      ++counts.skipped;
+      continue;
+    }
+    counts.reencoded += image.reencoded ? 1 : 0;
+    counts.shrunk += image.shrunk ? 1 : 0;
+    rows.push_back(ImageRow{std::move(image.bytes), item.label, item.name});
+  }
+  return rows;
+}
+
+// Each rank lists the source itself; their shares only fit together if the lists agree
+// (a folder changing under a running job would break that): compare a hash of them.
+void check_same_listing(const ImageSource& source, MPI_Comm comm, const std::string& input) {
+  uint64_t hash = 0xcbf29ce484222325ull;  // FNV-1a
+  auto mix = [&hash](const void* data, size_t size) {
+    const auto* bytes = static_cast<const unsigned char*>(data);
+    for (size_t i = 0; i < size; ++i) hash = (hash ^ bytes[i]) * 0x100000001b3ull;
+  };
+  for (const SourceItem& item : source.items()) {
+    mix(item.name.data(), item.name.size() + 1);  // with the NUL: names stay apart
+    mix(&item.label, sizeof item.label);
+  }
+  for (const std::string& name : source.class_names()) mix(name.data(), name.size() + 1);
+  uint64_t low = hash, high = hash;
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, &low, 1, MPI_UINT64_T, MPI_MIN, comm), "MPI_Allreduce",
+            rank);
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, &high, 1, MPI_UINT64_T, MPI_MAX, comm), "MPI_Allreduce",
+            rank);
+  if (low != high) {
+    throw CollectiveError(input +
+                          ": the ranks listed different images or classes (did the "
+                          "input change while the job started?)");
+  }
+}
+
 }  // namespace
 
 ConvertSummary convert_to_dataset(const ImageSource& source, const ConvertOptions& options,
-                                  std::ostream& log) {
+                                  MPI_Comm comm, std::ostream& log) {
+  int rank = 0, world = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &world);
+  check_same_listing(source, comm, options.source);
   const std::vector<SourceItem>& items = source.items();
   ConvertSummary summary;
   summary.candidates = static_cast<int64_t>(items.size());
-  if (items.empty()) throw std::runtime_error(options.source + ": no images found");
+  if (items.empty()) throw CollectiveError(options.source + ": no images found");
 
-  // The one shuffle of the dataset order (docs/dataset-format.md, "Order").
+  // The one shuffle of the dataset order (docs/dataset-format.md, "Order"), alike on all ranks.
   std::vector<size_t> order(items.size());
   std::iota(order.begin(), order.end(), size_t{0});
   shuffle_with_key(order.begin(), order.end(),
                    hash_key({options.seed, dataset_format::kShuffleDomain}));
   if (options.max_images > 0 && static_cast<size_t>(options.max_images) < order.size()) {
     order.resize(static_cast<size_t>(options.max_images));
-    log << "pic-prep: keeping the first " << options.max_images << " of " << items.size()
-        << " images of the shuffled order (--max-images)\n";
+    if (rank == 0) {
+      log << "pic-prep: keeping the first " << options.max_images << " of " << items.size()
+          << " images of the shuffled order (--max-images)\n";
+    }
     summary.candidates = options.max_images;
   }
 
@@ -74,52 +149,62 @@ ConvertSummary convert_to_dataset(const ImageSource& source, const ConvertOption
     metadata.max_source_name_length = std::max(metadata.max_source_name_length, item.name.size());
   }
   metadata.expected_images = static_cast<int64_t>(order.size());
+  // Chunk sizes must match on every rank: rank 0's estimate (file sizes) for all.
   metadata.expected_total_bytes = source.estimated_total_bytes();
-  DatasetWriter writer(options.output, metadata);
+  check_mpi(MPI_Bcast(&metadata.expected_total_bytes, 1, MPI_UINT64_T, 0, comm), "MPI_Bcast", rank);
+  DatasetWriter writer(comm, options.output, metadata);
 
   ProgressMeter progress(static_cast<int64_t>(order.size()), options.progress_seconds, log);
   const int threads = std::max(1, options.threads);
-  for (size_t first = 0; first < order.size(); first += kBatchItems) {
-    const size_t last = std::min(order.size(), first + kBatchItems);
-    std::vector<PreparedImage> batch =
-        prepare_batch(source, order, first, last, threads, options.shrink);
+  const size_t round_items = static_cast<size_t>(std::max(1, options.round_images)) * world;
+  const std::string prefix =
+      world > 1 ? "pic-prep: rank " + std::to_string(rank) + ": " : std::string("pic-prep: ");
+  ImageCounts counts;
+  try {
+    for (size_t first = 0; first < order.size(); first += round_items) {
+      const size_t last = std::min(order.size(), first + round_items);
+      // This rank's consecutive share of the round (the first ranks take one image more).
+      const ShardRange share = shard_range(static_cast<int64_t>(last - first), rank, world);
+      const size_t begin = first + static_cast<size_t>(share.begin);
+      const size_t end = first + static_cast<size_t>(share.end);
 
-    // Write in shuffled order; report each problem with the item's name.
-    for (size_t k = first; k < last; ++k) {
-      PreparedImage& image = batch[k - first];
-      const SourceItem& item = items[order[k]];
-      if (image.ok && !image.warning.empty()) {
-        if (options.strict) {
-          image.ok = false;
-          image.problem = image.warning + " (--strict refuses damaged images that decode)";
-        } else {
-          log << "pic-prep: warning: " << item.name << ": " << image.warning
-              << "; kept (it decodes; --strict refuses it)" << std::endl;
-          ++summary.damaged;
+      // Read and check locally; any failure here is agreed on before the collective writes.
+      std::vector<ImageRow> rows;
+      std::string error;
+      try {
+        std::vector<PreparedImage> batch =
+            prepare_batch(source, order, begin, end, threads, options.shrink);
+        const int64_t skipped_before = counts.skipped;
+        rows = keep_good_images(batch, items, order, begin, options, prefix, log, counts);
+        if (options.strict && counts.skipped > skipped_before) {
+          error = "--strict: " + std::to_string(counts.skipped - skipped_before) +
+                  " image(s) with problems (listed above); no output written";
         }
+      } catch (const std::exception& e) {
+        error = e.what();
       }
-      if (!image.ok) {
-        log << "pic-prep: skipped " << item.name << ": " << image.problem << std::endl;
-        ++summary.skipped;
-        continue;
-      }
-      summary.reencoded += image.reencoded ? 1 : 0;
-      summary.shrunk += image.shrunk ? 1 : 0;
-      writer.append(image.bytes, item.label, item.name);
+      agree_on_failure(comm, error);
+
+      writer.write_round(rows);
+      if (rank == 0) progress.update(static_cast<int64_t>(last));
     }
-    if (options.strict && summary.skipped > 0) {
-      throw std::runtime_error("--strict: " + std::to_string(summary.skipped) +
-                               " image(s) with problems (listed above); no output written");
+    if (writer.num_images() == 0) {
+      throw CollectiveError(options.source + ": none of the " + std::to_string(summary.candidates) +
+                            " images could be used; no output written");
     }
-    progress.update(static_cast<int64_t>(last));
-  }
-  if (writer.num_images() == 0) {
-    throw std::runtime_error(options.source + ": none of the " +
-                             std::to_string(summary.candidates) +
-                             " images could be used; no output written");
+    writer.finish();
+  } catch (const CollectiveError&) {
+    writer.abandon();  // all ranks are here together
+    throw;
   }
 
-  writer.finish();
+  int64_t totals[4] = {counts.skipped, counts.reencoded, counts.shrunk, counts.damaged};
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, totals, 4, MPI_INT64_T, MPI_SUM, comm), "MPI_Allreduce",
+            rank);
+  summary.skipped = totals[0];
+  summary.reencoded = totals[1];
+  summary.shrunk = totals[2];
+  summary.damaged = totals[3];
   summary.written = writer.num_images();
   summary.bytes = writer.num_bytes();
   summary.seconds = progress.elapsed_seconds();

@@ -7,6 +7,9 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "collective_failure.h"
+#include "collective_write.h"
+#include "comm/mpi_job.h"
 #include "data/dataset_format.h"
 #include "data/hdf5_attributes.h"
 #include "interrupt_cleanup.h"
@@ -16,129 +19,166 @@ namespace {
 
 namespace fmt = dataset_format;
 
-constexpr size_t kFlushBytes = size_t{32} << 20;  // pending image bytes before a write
-
-template <typename T>
-void append_value(std::vector<char>& pending, T value) {
-  const char* raw = reinterpret_cast<const char*>(&value);
-  pending.insert(pending.end(), raw, raw + sizeof(T));
-}
+// Compressed chunks of /source_names are rewritten whole whenever a round adds names to
+// them, so they stay small: a round costs at most one such chunk, not a growing one.
+constexpr uint64_t kNameChunkBytes = uint64_t{256} << 10;
 
 }  // namespace
 
-DatasetWriter::DatasetWriter(std::string output_path, DatasetMetadata metadata)
-    : output_path_(std::move(output_path)), metadata_(std::move(metadata)) {
-  temporary_path_ = output_path_ + ".tmp-" + std::to_string(::getpid());
+DatasetWriter::DatasetWriter(MPI_Comm comm, std::string output_path, DatasetMetadata metadata)
+    : comm_(comm), output_path_(std::move(output_path)), metadata_(std::move(metadata)) {
+  MPI_Comm_rank(comm_, &rank_);
+  // One temporary name on every rank: rank 0's process id.
+  int64_t pid = ::getpid();
+  check_mpi(MPI_Bcast(&pid, 1, MPI_INT64_T, 0, comm_), "MPI_Bcast", rank_);
+  temporary_path_ = output_path_ + ".tmp-" + std::to_string(pid);
   remove_on_interrupt(temporary_path_);
-  file_ = h5_file(H5Fcreate(temporary_path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
-                  "create the output file " + temporary_path_);
-  string_type_ = h5_fixed_string_type(std::max<size_t>(1, metadata_.max_source_name_length));
 
-  // Large chunks for the bytes (one read per chunk), but no larger than the data needs:
-  // an uncompressed chunk takes its full size on disk even when partly used, so at most an
-  // eighth of the estimated total is wasted in the last one.
-  const uint64_t image_chunk = std::clamp<uint64_t>(metadata_.expected_total_bytes / 8,
-                                                    uint64_t{64} << 10, uint64_t{8} << 20);
-  const uint64_t row_chunk =
-      std::clamp<uint64_t>(static_cast<uint64_t>(metadata_.expected_images) + 1, 1, 1 << 18);
-  const size_t name_width = H5Tget_size(string_type_.get());
-  const uint64_t name_chunk = std::clamp<uint64_t>(
-      std::min<uint64_t>(row_chunk, (uint64_t{4} << 20) / name_width), 1, 1 << 18);
+  open_ = std::make_unique<OpenFile>();
+  try {
+    // Creating the file fails on every rank or none (an unwritable folder): say it once.
+    std::string create_error;
+    try {
+      H5Id access = h5_plist(H5Pcreate(H5P_FILE_ACCESS), "create a file access property list");
+      h5_check(H5Pset_fapl_mpio(access, comm_, MPI_INFO_NULL), "use the MPI-IO driver");
+      open_->file = h5_file(H5Fcreate(temporary_path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access),
+                            "create the output file " + temporary_path_);
+    } catch (const std::exception& e) {
+      create_error = e.what();
+    }
+    agree_on_failure(comm_, create_error);
 
-  images_ = create(fmt::kImages, H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, image_chunk, false);
-  offsets_ = create(fmt::kOffsets, H5T_STD_U64LE, H5T_NATIVE_UINT64, 8, row_chunk, false);
-  labels_ = create(fmt::kLabels, H5T_STD_I32LE, H5T_NATIVE_INT32, 4, row_chunk, false);
-  // Names are NUL-padded to the longest one: compress them (no parallel reader needs them).
-  source_names_ = create(fmt::kSourceNames, string_type_.get(), string_type_.get(), name_width,
-                         name_chunk, true);
-  append_value<uint64_t>(offsets_.pending, 0);
+    open_->name_type = h5_fixed_string_type(std::max<size_t>(1, metadata_.max_source_name_length));
+    // Large chunks for the bytes (one read per chunk), but no larger than the data needs:
+    // an uncompressed chunk takes its full size on disk even when partly used, so at most an
+    // eighth of the estimated total is wasted in the last one.
+    const uint64_t image_chunk = std::clamp<uint64_t>(metadata_.expected_total_bytes / 8,
+                                                      uint64_t{64} << 10, uint64_t{8} << 20);
+    const uint64_t row_chunk =
+        std::clamp<uint64_t>(static_cast<uint64_t>(metadata_.expected_images) + 1, 1, 1 << 18);
+    const size_t name_width = H5Tget_size(open_->name_type.get());
+    const uint64_t name_chunk = std::clamp<uint64_t>(
+        std::min<uint64_t>(row_chunk, kNameChunkBytes / name_width), 1, 1 << 18);
+
+    open_->images =
+        create_column(fmt::kImages, H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, image_chunk, false);
+    open_->offsets =
+        create_column(fmt::kOffsets, H5T_STD_U64LE, H5T_NATIVE_UINT64, 8, row_chunk, false);
+    open_->labels =
+        create_column(fmt::kLabels, H5T_STD_I32LE, H5T_NATIVE_INT32, 4, row_chunk, false);
+    // Names are NUL-padded to the longest one: compress them (no parallel reader needs them).
+    // Parallel HDF5 compresses only in collective writes, which is how every write is made.
+    open_->source_names = create_column(fmt::kSourceNames, open_->name_type.get(),
+                                        open_->name_type.get(), name_width, name_chunk, true);
+
+    // offsets[0] = 0, from rank 0.
+    extend(open_->offsets, 1);
+    const uint64_t zero = 0;
+    write_range_collectively(open_->offsets.dataset, open_->offsets.memory_type, 8, 0,
+                             rank_ == 0 ? 1 : 0, &zero, comm_, open_->offsets.what);
+  } catch (...) {
+    // The destructor does not run for a half-built writer: the same cleanup as there.
+    (void)open_.release();  // NOLINT(bugprone-unused-return-value): leaked on purpose
+    remove_temporary_file();
+    throw;
+  }
 }
 
 DatasetWriter::~DatasetWriter() {
-  if (finished_) return;
-  // Unfinished: close and remove the temporary file, never leave a partial dataset behind.
-  images_ = Appendable();
-  offsets_ = Appendable();
-  labels_ = Appendable();
-  source_names_ = Appendable();
-  file_ = H5Id();
-  std::error_code ec;
-  std::filesystem::remove(temporary_path_, ec);
-  forget_on_interrupt();
+  if (finished_ || abandoned_) return;
+  // This rank failed on its own: closing HDF5 objects is collective and would wait for ranks
+  // that are not closing. Leave them open (the job is about to be aborted) and remove the
+  // temporary file, so nothing half-written stays behind.
+  (void)open_.release();  // NOLINT(bugprone-unused-return-value): leaked on purpose
+  remove_temporary_file();
 }
 
-DatasetWriter::Appendable DatasetWriter::create(const char* name, hid_t file_type,
-                                                hid_t memory_type, size_t element_size,
-                                                uint64_t chunk_elements, bool compress) {
+DatasetWriter::Column DatasetWriter::create_column(const char* name, hid_t file_type,
+                                                   hid_t memory_type, size_t element_size,
+                                                   uint64_t chunk_elements, bool compress) {
   hsize_t initial[1] = {0};
   hsize_t unlimited[1] = {H5S_UNLIMITED};
   hsize_t chunk[1] = {chunk_elements};
-  const std::string what = std::string("dataset '") + name + "' in " + temporary_path_;
-  H5Id space = h5_space(H5Screate_simple(1, initial, unlimited), "create the space of " + what);
-  H5Id properties = h5_plist(H5Pcreate(H5P_DATASET_CREATE), "create the properties of " + what);
-  h5_check(H5Pset_chunk(properties, 1, chunk), "set the chunk size of " + what);
+  Column column;
+  column.what = std::string("'") + name + "' in " + temporary_path_;
+  H5Id space =
+      h5_space(H5Screate_simple(1, initial, unlimited), "create the space of " + column.what);
+  H5Id properties =
+      h5_plist(H5Pcreate(H5P_DATASET_CREATE), "create the properties of " + column.what);
+  h5_check(H5Pset_chunk(properties, 1, chunk), "set the chunk size of " + column.what);
   if (compress && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {
-    h5_check(H5Pset_deflate(properties, 4), "compress " + what);
+    h5_check(H5Pset_deflate(properties, 4), "compress " + column.what);
+  } else {
+    // Parallel HDF5 allocates uncompressed chunks when the dataset grows; every element is
+    // written right after, so filling them first would only write the data twice.
+    h5_check(H5Pset_fill_time(properties, H5D_FILL_TIME_NEVER),
+             "turn off fill values of " + column.what);
   }
-  Appendable column;
-  column.dataset =
-      h5_dataset(H5Dcreate2(file_, name, file_type, space, H5P_DEFAULT, properties, H5P_DEFAULT),
-                 "create " + what);
-  column.type = memory_type;
+  column.dataset = h5_dataset(
+      H5Dcreate2(open_->file, name, file_type, space, H5P_DEFAULT, properties, H5P_DEFAULT),
+      "create " + column.what);
+  column.memory_type = memory_type;
   column.element_size = element_size;
   return column;
 }
 
-void DatasetWriter::append(const std::vector<uint8_t>& encoded, int32_t label,
-                           const std::string& source_name) {
-  if (encoded.empty()) throw std::logic_error("DatasetWriter::append: empty image");
-  images_.pending.insert(images_.pending.end(), encoded.begin(), encoded.end());
-  num_bytes_ += encoded.size();
-  ++num_images_;
-  append_value<uint64_t>(offsets_.pending, num_bytes_);
-  append_value<int32_t>(labels_.pending, label);
-  // Fixed-width name, NUL-padded (names longer than the width were measured beforehand).
-  const size_t width = source_names_.element_size;
-  const size_t at = source_names_.pending.size();
-  source_names_.pending.resize(at + width, '\0');
-  std::memcpy(source_names_.pending.data() + at, source_name.data(),
-              std::min(width, source_name.size()));
+void DatasetWriter::extend(Column& column, uint64_t new_length) {
+  hsize_t size[1] = {new_length};
+  h5_check(H5Dset_extent(column.dataset, size), "extend " + column.what);
+}
 
-  if (images_.pending.size() >= kFlushBytes || labels_.pending.size() >= (size_t{1} << 20)) {
-    flush_all();
+void DatasetWriter::write_round(const std::vector<ImageRow>& rows) {
+  // Place this rank's rows after those of lower ranks: a prefix sum of [images, bytes].
+  uint64_t mine[2] = {rows.size(), 0};
+  for (const ImageRow& row : rows) {
+    if (row.bytes.empty()) throw std::logic_error("DatasetWriter::write_round: empty image");
+    mine[1] += row.bytes.size();
   }
+  uint64_t before[2] = {0, 0};
+  uint64_t total[2] = {0, 0};
+  check_mpi(MPI_Exscan(mine, before, 2, MPI_UINT64_T, MPI_SUM, comm_), "MPI_Exscan", rank_);
+  if (rank_ == 0) before[0] = before[1] = 0;  // MPI_Exscan leaves rank 0's result undefined
+  check_mpi(MPI_Allreduce(mine, total, 2, MPI_UINT64_T, MPI_SUM, comm_), "MPI_Allreduce", rank_);
+  if (total[0] == 0) return;  // every image of the round was skipped (the same on all ranks)
+  const uint64_t first_row = static_cast<uint64_t>(num_images_) + before[0];
+  const uint64_t first_byte = num_bytes_ + before[1];
+
+  // This rank's part of each column, in file order; offsets[i + 1] is where image i ends.
+  OpenFile& file = *open_;
+  const size_t name_width = file.source_names.element_size;
+  std::vector<uint8_t> bytes;
+  bytes.reserve(mine[1]);
+  std::vector<uint64_t> ends;
+  std::vector<int32_t> labels;
+  std::vector<char> names(rows.size() * name_width, '\0');
+  for (size_t i = 0; i < rows.size(); ++i) {
+    bytes.insert(bytes.end(), rows[i].bytes.begin(), rows[i].bytes.end());
+    ends.push_back(first_byte + bytes.size());
+    labels.push_back(rows[i].label);
+    // Fixed-width name, NUL-padded (the width was measured on every name beforehand).
+    std::memcpy(names.data() + i * name_width, rows[i].source_name.data(),
+                std::min(name_width, rows[i].source_name.size()));
+  }
+
+  // Grow every dataset by the round's totals (collective), then write each rank's part.
+  const uint64_t rows_after = static_cast<uint64_t>(num_images_) + total[0];
+  extend(file.images, num_bytes_ + total[1]);
+  extend(file.offsets, rows_after + 1);
+  extend(file.labels, rows_after);
+  extend(file.source_names, rows_after);
+  write_range_collectively(file.images.dataset, file.images.memory_type, 1, first_byte, mine[1],
+                           bytes.data(), comm_, file.images.what);
+  write_range_collectively(file.offsets.dataset, file.offsets.memory_type, 8, first_row + 1,
+                           mine[0], ends.data(), comm_, file.offsets.what);
+  write_range_collectively(file.labels.dataset, file.labels.memory_type, 4, first_row, mine[0],
+                           labels.data(), comm_, file.labels.what);
+  write_range_collectively(file.source_names.dataset, file.source_names.memory_type, name_width,
+                           first_row, mine[0], names.data(), comm_, file.source_names.what);
+  num_images_ = static_cast<int64_t>(rows_after);
+  num_bytes_ += total[1];
 }
 
-void DatasetWriter::flush(Appendable& column) {
-  const uint64_t count = column.pending.size() / column.element_size;
-  if (count == 0) return;
-  hsize_t new_size[1] = {column.length + count};
-  h5_check(H5Dset_extent(column.dataset, new_size), "extend a dataset in " + temporary_path_);
-  H5Id file_space = h5_space(H5Dget_space(column.dataset), "get a dataspace in " + temporary_path_);
-  hsize_t start[1] = {column.length};
-  hsize_t piece[1] = {count};
-  h5_check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, piece, nullptr),
-           "select the new elements in " + temporary_path_);
-  H5Id memory_space =
-      h5_space(H5Screate_simple(1, piece, nullptr), "create a memory space for " + temporary_path_);
-  h5_check(H5Dwrite(column.dataset, column.type, memory_space, file_space, H5P_DEFAULT,
-                    column.pending.data()),
-           "write " + temporary_path_ + " (disk full?)");
-  column.length += count;
-  column.pending.clear();
-}
-
-void DatasetWriter::flush_all() {
-  flush(images_);
-  flush(offsets_);
-  flush(labels_);
-  flush(source_names_);
-}
-
-void DatasetWriter::finish() {
-  flush_all();
-
-  // Class names and the attributes that make the file a pic dataset.
+void DatasetWriter::write_class_names() {
   const std::vector<std::string>& names = metadata_.class_names;
   size_t width = 1;
   for (const std::string& name : names) width = std::max(width, name.size());
@@ -147,43 +187,81 @@ void DatasetWriter::finish() {
   for (size_t c = 0; c < names.size(); ++c) {
     std::memcpy(packed.data() + c * width, names[c].data(), names[c].size());
   }
+  const std::string what = std::string("'") + fmt::kClassNames + "' in " + temporary_path_;
   hsize_t dims[1] = {names.size()};
-  H5Id space = h5_space(H5Screate_simple(1, dims, nullptr),
-                        "create the space of /class_names in " + temporary_path_);
-  H5Id dataset = h5_dataset(
-      H5Dcreate2(file_, fmt::kClassNames, name_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-      "create /class_names in " + temporary_path_);
-  h5_check(H5Dwrite(dataset, name_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, packed.data()),
-           "write /class_names in " + temporary_path_);
-  dataset.close("close /class_names in " + temporary_path_);
+  H5Id space = h5_space(H5Screate_simple(1, dims, nullptr), "create the space of " + what);
+  H5Id dataset = h5_dataset(H5Dcreate2(open_->file, fmt::kClassNames, name_type, space, H5P_DEFAULT,
+                                       H5P_DEFAULT, H5P_DEFAULT),
+                            "create " + what);
+  // Every rank holds the names; rank 0 writes them.
+  write_range_collectively(dataset, name_type, width, 0, rank_ == 0 ? names.size() : 0,
+                           packed.data(), comm_, what);
+  dataset.close("close " + what);
+}
 
-  const hid_t root = file_.get();
-  h5_write_string_attribute(root, fmt::kAttrFormat, fmt::kFormatName, temporary_path_);
-  h5_write_scalar_attribute<int32_t>(root, fmt::kAttrFormatVersion, fmt::kFormatVersion,
-                                     temporary_path_);
-  h5_write_scalar_attribute<int64_t>(root, fmt::kAttrNumImages, num_images_, temporary_path_);
-  h5_write_scalar_attribute<int64_t>(root, fmt::kAttrNumClasses, static_cast<int64_t>(names.size()),
-                                     temporary_path_);
-  h5_write_scalar_attribute<uint64_t>(root, fmt::kAttrShuffleSeed, metadata_.shuffle_seed,
-                                      temporary_path_);
-  h5_write_string_attribute(root, fmt::kAttrSourceKind, metadata_.source_kind, temporary_path_);
-  h5_write_string_attribute(root, fmt::kAttrSource, metadata_.source, temporary_path_);
-  h5_write_string_attribute(root, fmt::kAttrCreatedBy, metadata_.created_by, temporary_path_);
+void DatasetWriter::write_attributes() {
+  // Attribute writes are collective in parallel HDF5: every rank passes the same values.
+  const hid_t root = open_->file.get();
+  const std::string& path = temporary_path_;
+  h5_write_string_attribute(root, fmt::kAttrFormat, fmt::kFormatName, path);
+  h5_write_scalar_attribute<int32_t>(root, fmt::kAttrFormatVersion, fmt::kFormatVersion, path);
+  h5_write_scalar_attribute<int64_t>(root, fmt::kAttrNumImages, num_images_, path);
+  h5_write_scalar_attribute<int64_t>(root, fmt::kAttrNumClasses,
+                                     static_cast<int64_t>(metadata_.class_names.size()), path);
+  h5_write_scalar_attribute<uint64_t>(root, fmt::kAttrShuffleSeed, metadata_.shuffle_seed, path);
+  h5_write_string_attribute(root, fmt::kAttrSourceKind, metadata_.source_kind, path);
+  h5_write_string_attribute(root, fmt::kAttrSource, metadata_.source, path);
+  h5_write_string_attribute(root, fmt::kAttrCreatedBy, metadata_.created_by, path);
+}
 
-  // Close everything, then publish under the final name in one rename.
-  images_ = Appendable();
-  offsets_ = Appendable();
-  labels_ = Appendable();
-  source_names_ = Appendable();
-  file_.close("close the output file " + temporary_path_);
-  std::error_code ec;
-  std::filesystem::rename(temporary_path_, output_path_, ec);
-  if (ec) {
-    throw std::runtime_error(temporary_path_ + ": cannot rename to " + output_path_ + ": " +
-                             ec.message());
+void DatasetWriter::close_file() {
+  std::unique_ptr<OpenFile> file = std::move(open_);
+  file->images = Column();
+  file->offsets = Column();
+  file->labels = Column();
+  file->source_names = Column();
+  file->file.close("close the output file " + temporary_path_);
+}
+
+void DatasetWriter::finish() {
+  write_class_names();
+  write_attributes();
+
+  // Publish under the final name in one rename, once every rank has closed the file.
+  std::string error;
+  try {
+    close_file();
+  } catch (const std::exception& e) {
+    error = e.what();
   }
+  agree_on_failure(comm_, error);
+  if (rank_ == 0) {
+    std::error_code ec;
+    std::filesystem::rename(temporary_path_, output_path_, ec);
+    if (ec) error = temporary_path_ + ": cannot rename to " + output_path_ + ": " + ec.message();
+  }
+  agree_on_failure(comm_, error);
   forget_on_interrupt();
   finished_ = true;
+}
+
+void DatasetWriter::abandon() {
+  if (finished_ || abandoned_) return;
+  abandoned_ = true;
+  // Every rank is here: the collective close is safe. Its errors no longer matter.
+  if (open_) {
+    try {
+      close_file();
+    } catch (const std::exception&) {
+    }
+  }
+  remove_temporary_file();
+}
+
+void DatasetWriter::remove_temporary_file() {
+  std::error_code ec;
+  std::filesystem::remove(temporary_path_, ec);  // already gone on another rank's say: fine
+  forget_on_interrupt();
 }
 
 }  // namespace pic::prep

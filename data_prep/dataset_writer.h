@@ -1,9 +1,25 @@
 #pragma once
-// Serial writer of the pic dataset file (docs/dataset-format.md). Images are streamed into
-// extendible chunked datasets as they come, so memory holds only a bounded buffer. The file is
-// written as OUTPUT.tmp-<pid> and renamed to OUTPUT by finish(); a writer destroyed before
-// finish() removes its temporary file, so OUTPUT appears only when complete.
+// Collective writer of the pic dataset file (docs/dataset-format.md) through parallel HDF5:
+// every rank of the communicator opens the one file with the MPI-IO driver. The conversion
+// runs in rounds; in each round every rank hands over the good images of its own
+// consecutive stretch of the dataset order (rank 0's stretch first). A prefix sum of the
+// ranks' image and byte counts (MPI_Exscan) places each rank's rows and bytes, the
+// datasets grow by the round's totals (MPI_Allreduce) and every rank writes its part at its
+// offsets in collective calls. Memory holds one round of images, never the whole set, and
+// the datasets come out the same whatever the number of ranks.
+//
+// Nothing half-written: the file is written as OUTPUT.tmp-<pid of rank 0> and rank 0
+// renames it to OUTPUT after the collective close in finish(). When the conversion stops:
+// - abandon() (collective; all ranks stop together, e.g. a --strict refusal) closes the file
+//   and removes it;
+// - the destructor of a writer neither finished nor abandoned means that this rank failed on
+//   its own: it removes the temporary file without touching HDF5 (closing is collective and
+//   would wait forever for ranks that are elsewhere); the caller then ends the job
+//   (abort_mpi_job), which is what run_mpi_program does with an escaping exception.
+#include <mpi.h>
+
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,45 +38,67 @@ struct DatasetMetadata {
   uint64_t expected_total_bytes = 0;  // sizes chunks only
 };
 
+// One image as it goes into the file.
+struct ImageRow {
+  std::vector<uint8_t> bytes;  // encoded image, not empty
+  int32_t label = 0;
+  std::string source_name;
+};
+
 class DatasetWriter {
  public:
-  DatasetWriter(std::string output_path, DatasetMetadata metadata);
+  // Collective. `metadata` must be the same on every rank.
+  DatasetWriter(MPI_Comm comm, std::string output_path, DatasetMetadata metadata);
   ~DatasetWriter();
   DatasetWriter(const DatasetWriter&) = delete;
   DatasetWriter& operator=(const DatasetWriter&) = delete;
 
-  void append(const std::vector<uint8_t>& encoded, int32_t label, const std::string& source_name);
-  // Flushes, writes the counts, closes and renames to the output path.
+  // Collective, once per round on every rank (`rows` may be empty): this rank's images of
+  // the round, in dataset order; they follow the rows of lower ranks in the file.
+  void write_round(const std::vector<ImageRow>& rows);
+  // Collective: class names and attributes, close, rename to the output path (rank 0).
   void finish();
+  // Collective: close and remove the temporary file; the writer is unusable afterwards.
+  void abandon();
 
+  // Totals over all ranks so far (the same on every rank).
   int64_t num_images() const { return num_images_; }
   uint64_t num_bytes() const { return num_bytes_; }
   const std::string& temporary_path() const { return temporary_path_; }
 
  private:
-  // One growing 1-D dataset and its not-yet-written tail.
-  struct Appendable {
+  // One growing 1-D dataset.
+  struct Column {
     H5Id dataset;
-    H5Id memory_type;  // owned only for strings
-    hid_t type = -1;   // memory element type
+    hid_t memory_type = -1;
     size_t element_size = 0;
-    uint64_t length = 0;  // elements in the file
-    std::vector<char> pending;
+    std::string what;  // "'/labels' in OUT.tmp-123", for messages
   };
-  Appendable create(const char* name, hid_t file_type, hid_t memory_type, size_t element_size,
-                    uint64_t chunk_elements, bool compress);
-  void flush(Appendable& column);
-  void flush_all();
+  // Everything HDF5 holds open; released without closing when this rank fails alone.
+  struct OpenFile {
+    H5Id file;
+    H5Id name_type;  // fixed-width string type of /source_names
+    Column images, offsets, labels, source_names;
+  };
 
+  Column create_column(const char* name, hid_t file_type, hid_t memory_type, size_t element_size,
+                       uint64_t chunk_elements, bool compress);
+  void extend(Column& column, uint64_t new_length);
+  void write_class_names();
+  void write_attributes();
+  void close_file();
+  void remove_temporary_file();
+
+  MPI_Comm comm_;
+  int rank_ = 0;
   std::string output_path_;
   std::string temporary_path_;
   DatasetMetadata metadata_;
-  H5Id file_;
-  H5Id string_type_;
-  Appendable images_, offsets_, labels_, source_names_;
+  std::unique_ptr<OpenFile> open_;
   int64_t num_images_ = 0;
   uint64_t num_bytes_ = 0;
   bool finished_ = false;
+  bool abandoned_ = false;
 };
 
 }  // namespace pic::prep

@@ -1,5 +1,7 @@
 // pic-prep: converts a labelled image collection (IDX files, an ImageNet-style folder, or the
 // original's train.zip + train_map.txt) into one pic dataset file (docs/dataset-format.md).
+// Started alone it is a one-rank MPI job; under `mpirun -n N` the N ranks share the work and
+// write the one file together (parallel HDF5); the file is the same either way.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -8,6 +10,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "collective_failure.h"
+#include "comm/mpi_job.h"
 #include "convert.h"
 #include "folder_source.h"
 #include "idx_source.h"
@@ -25,7 +29,8 @@ struct CliOptions {
   pic::prep::ConvertOptions convert;
 };
 
-std::unique_ptr<pic::prep::ImageSource> open_source(const CliOptions& cli) {
+// `log` gets the notes about the listing (rank 0's std::cout, elsewhere a null stream).
+std::unique_ptr<pic::prep::ImageSource> open_source(const CliOptions& cli, std::ostream& log) {
   using namespace pic::prep;
   std::unique_ptr<ImageSource> source;
   if (cli.input_format == "idx") {
@@ -39,13 +44,12 @@ std::unique_ptr<pic::prep::ImageSource> open_source(const CliOptions& cli) {
     }
     auto folder = std::make_unique<FolderSource>(cli.input);
     if (folder->ignored_files() > 0) {
-      std::cout << "pic-prep: ignored " << folder->ignored_files()
-                << " files without an image extension" << std::endl;
+      log << "pic-prep: ignored " << folder->ignored_files() << " files without an image extension"
+          << std::endl;
     }
     for (const std::string& name : folder->empty_classes()) {
-      std::cout << "pic-prep: warning: class folder " << name
-                << " holds no image; it stays a class (its label is kept) with no examples"
-                << std::endl;
+      log << "pic-prep: warning: class folder " << name
+          << " holds no image; it stays a class (its label is kept) with no examples" << std::endl;
     }
     source = std::move(folder);
   } else {
@@ -58,13 +62,35 @@ std::unique_ptr<pic::prep::ImageSource> open_source(const CliOptions& cli) {
   return source;
 }
 
-}  // namespace
+// Fails on every rank or none: checked on each, agreed before anything is read.
+void check_output_path(const CliOptions& cli) {
+  if (std::filesystem::exists(cli.convert.output) && !cli.overwrite) {
+    throw std::invalid_argument(cli.convert.output +
+                                ": exists already (pass --overwrite to replace it)");
+  }
+  // Checked before converting anything, so that a typo costs seconds, not the conversion.
+  const std::filesystem::path output(cli.convert.output);
+  if (std::filesystem::is_directory(output)) {
+    throw std::invalid_argument(cli.convert.output + ": is a folder; --output names a file");
+  }
+  if (output.has_parent_path() && !std::filesystem::is_directory(output.parent_path())) {
+    throw std::invalid_argument(cli.convert.output + ": the folder " +
+                                output.parent_path().string() + " does not exist");
+  }
+}
 
-int main(int argc, char** argv) {
+int run_pic_prep(int argc, char** argv, MPI_Comm comm) {
+  int rank = 0, world = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &world);
+  std::ostream no_output(nullptr);
+  std::ostream& rank0_log = rank == 0 ? std::cout : no_output;
+
   CliOptions cli;
   CLI::App app{
       "pic-prep: convert labelled images into a pic dataset file (HDF5), "
-      "see docs/dataset-format.md"};
+      "see docs/dataset-format.md. Runs alone or as `mpirun -n N pic-prep ...`: the ranks "
+      "share the images and write the one file together; it comes out the same."};
   app.add_option("--input-format", cli.input_format, "idx, folder or zip")
       ->required()
       ->check(CLI::IsMember({"idx", "folder", "zip"}));
@@ -82,7 +108,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--strict", cli.convert.strict,
                "fail on any per-image problem instead of skipping the image");
-  app.add_option("--threads", cli.convert.threads, "threads that read and check images")
+  app.add_option("--threads", cli.convert.threads,
+                 "threads that read and check images (per rank under mpirun)")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
   app.add_option("--progress-seconds", cli.convert.progress_seconds,
@@ -101,38 +128,44 @@ int main(int argc, char** argv) {
                                         "JPEG quality of the images --max-side resizes")
                              ->capture_default_str()
                              ->check(CLI::Range(1, 100));
+  app.add_option("--round-images", cli.convert.round_images,
+                 "images each rank reads and checks before they are written together (memory: "
+                 "about twice that many encoded images per rank)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
   app.add_flag("--overwrite", cli.overwrite, "replace an existing output file");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Every rank parses the same arguments; rank 0 alone prints help or the error.
+    return rank == 0 ? app.exit(e) : app.exit(e, no_output, no_output);
+  }
 
   try {
-    if (std::filesystem::exists(cli.convert.output) && !cli.overwrite) {
-      throw std::invalid_argument(cli.convert.output +
-                                  ": exists already (pass --overwrite to replace it)");
+    std::unique_ptr<pic::prep::ImageSource> source;
+    std::string error;
+    try {
+      check_output_path(cli);
+      if (quality->count() > 0 && cli.convert.shrink.max_side == 0) {
+        rank0_log << "pic-prep: warning: --jpeg-quality has no effect without --max-side "
+                     "(images are stored as found)"
+                  << std::endl;
+      }
+      cli.convert.source = cli.input;
+      cli.convert.created_by = std::string("pic-prep ") + PIC_VERSION;
+      source = open_source(cli, rank0_log);
+    } catch (const std::exception& e) {
+      error = e.what();
     }
-    // Checked before converting anything, so that a typo costs seconds, not the conversion.
-    const std::filesystem::path output(cli.convert.output);
-    if (std::filesystem::is_directory(output)) {
-      throw std::invalid_argument(cli.convert.output + ": is a folder; --output names a file");
-    }
-    if (output.has_parent_path() && !std::filesystem::is_directory(output.parent_path())) {
-      throw std::invalid_argument(cli.convert.output + ": the folder " +
-                                  output.parent_path().string() + " does not exist");
-    }
-    if (quality->count() > 0 && cli.convert.shrink.max_side == 0) {
-      std::cout << "pic-prep: warning: --jpeg-quality has no effect without --max-side "
-                   "(images are stored as found)"
-                << std::endl;
-    }
-    cli.convert.source = cli.input;
-    cli.convert.created_by = std::string("pic-prep ") + PIC_VERSION;
-    std::unique_ptr<pic::prep::ImageSource> source = open_source(cli);
-    std::cout << "pic-prep: " << source->items().size() << " images in "
+    pic::prep::agree_on_failure(comm, error);
+    rank0_log << "pic-prep: " << source->items().size() << " images in "
               << source->class_names().size() << " classes from " << cli.input << " ("
               << source->kind() << "), seed " << cli.convert.seed << ", " << cli.convert.threads
-              << " threads" << std::endl;
+              << " threads" << (world > 1 ? " on each of " + std::to_string(world) + " ranks" : "")
+              << std::endl;
 
     pic::prep::ConvertSummary summary =
-        pic::prep::convert_to_dataset(*source, cli.convert, std::cout);
+        pic::prep::convert_to_dataset(*source, cli.convert, comm, std::cout);
 
     char line[320];
     std::snprintf(
@@ -143,10 +176,19 @@ int main(int argc, char** argv) {
         static_cast<long long>(summary.skipped), static_cast<long long>(summary.candidates),
         static_cast<long long>(summary.reencoded), static_cast<long long>(summary.shrunk),
         summary.seconds, summary.seconds > 0 ? summary.candidates / summary.seconds : 0.0);
-    std::cout << line << std::endl;
+    rank0_log << line << std::endl;
     return 0;
-  } catch (const std::exception& e) {
-    std::cerr << "pic-prep: error: " << e.what() << std::endl;
+  } catch (const pic::prep::CollectiveError& e) {
+    // Every rank stopped here together; the temporary file is gone. Other exceptions are one
+    // rank's own failure: run_mpi_program takes the job down with that rank's message.
+    if (rank == 0) std::cerr << "pic-prep: error: " << e.what() << std::endl;
     return 1;
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return pic::run_mpi_program(argc, argv,
+                              [&](MPI_Comm comm) { return run_pic_prep(argc, argv, comm); });
 }

@@ -5,7 +5,7 @@
 //               initialised small ResNet-18 with the configuration pic-pretrain stores;
 //               ckpt_missing/ : the same without encoder.layer2.0.conv1.weight;
 //               ckpt_misshaped/ : encoder.fc.weight with one row too many
-// Usage: linear_fixture OUT TRAIN VAL   (under mpiexec -n 1 or as a singleton)
+// Usage: linear_fixture OUT TRAIN VAL   (as a singleton: pic-prep cannot start inside mpiexec)
 #include <filesystem>
 #include <iostream>
 
