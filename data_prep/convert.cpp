@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <future>
 #include <numeric>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "collective_failure.h"
@@ -159,23 +161,36 @@ ConvertSummary convert_to_dataset(const ImageSource& source, const ConvertOption
   const size_t round_items = static_cast<size_t>(std::max(1, options.round_images)) * world;
   const std::string prefix =
       world > 1 ? "pic-prep: rank " + std::to_string(rank) + ": " : std::string("pic-prep: ");
+  // This rank's consecutive share of the round starting at `first` (shard_range: the first
+  // ranks take one image more), as positions [begin, end) in the shuffled order.
+  auto share_of_round = [&](size_t first) {
+    const size_t last = std::min(order.size(), first + round_items);
+    const ShardRange share = shard_range(static_cast<int64_t>(last - first), rank, world);
+    return std::make_pair(first + static_cast<size_t>(share.begin),
+                          first + static_cast<size_t>(share.end));
+  };
+  // Reads and checks a round's share on its own threads, so that the next round is read
+  // while this one is agreed on and written (no MPI there: only the main thread calls MPI).
+  auto start_reading = [&](size_t first) {
+    const auto [begin, end] = share_of_round(first);
+    return std::async(std::launch::async, [&source, &order, &options, begin, end, threads] {
+      return prepare_batch(source, order, begin, end, threads, options.shrink);
+    });
+  };
+
   ImageCounts counts;
   try {
+    std::future<std::vector<PreparedImage>> reading = start_reading(0);
     for (size_t first = 0; first < order.size(); first += round_items) {
-      const size_t last = std::min(order.size(), first + round_items);
-      // This rank's consecutive share of the round (the first ranks take one image more).
-      const ShardRange share = shard_range(static_cast<int64_t>(last - first), rank, world);
-      const size_t begin = first + static_cast<size_t>(share.begin);
-      const size_t end = first + static_cast<size_t>(share.end);
-
-      // Read and check locally; any failure here is agreed on before the collective writes.
+      // Check locally; any failure here is agreed on before the collective writes.
       std::vector<ImageRow> rows;
       std::string error;
       try {
-        std::vector<PreparedImage> batch =
-            prepare_batch(source, order, begin, end, threads, options.shrink);
+        std::vector<PreparedImage> batch = reading.get();
+        if (first + round_items < order.size()) reading = start_reading(first + round_items);
         const int64_t skipped_before = counts.skipped;
-        rows = keep_good_images(batch, items, order, begin, options, prefix, log, counts);
+        rows = keep_good_images(batch, items, order, share_of_round(first).first, options, prefix,
+                                log, counts);
         if (options.strict && counts.skipped > skipped_before) {
           error = "--strict: " + std::to_string(counts.skipped - skipped_before) +
                   " image(s) with problems (listed above); no output written";
@@ -183,10 +198,15 @@ ConvertSummary convert_to_dataset(const ImageSource& source, const ConvertOption
       } catch (const std::exception& e) {
         error = e.what();
       }
+      // Ranks finish their shares at different times: wait for the others asleep, so that
+      // this rank's reading threads (already on the next round) keep the core.
+      barrier_without_spinning(comm);
       agree_on_failure(comm, error);
 
-      writer.write_round(rows);
-      if (rank == 0) progress.update(static_cast<int64_t>(last));
+      writer.add_round(std::move(rows));
+      if (rank == 0) {
+        progress.update(static_cast<int64_t>(std::min(order.size(), first + round_items)));
+      }
     }
     if (writer.num_images() == 0) {
       throw CollectiveError(options.source + ": none of the " + std::to_string(summary.candidates) +

@@ -2,7 +2,8 @@
 // The conversion itself: shuffle the source's items once with the seed, then convert them in
 // rounds. In each round every rank of the communicator reads and checks its own consecutive
 // share of the next images of the shuffled order on a few threads and hands the good ones to
-// the collective writer, which stores them in the one file in shuffled order. Problems are
+// the collective writer, which stores them in the one file in shuffled order; the next
+// round is read while one is written. Problems are
 // reported one line each by the rank that met them ("skipped NAME: reason") and summed up at
 // the end; rank 0 prints progress and the summary. Without mpirun the job is one rank.
 #include <mpi.h>
@@ -28,7 +29,8 @@ struct ConvertOptions {
   // subset, e.g. for a short demonstration run. Skipped images are not replaced.
   int64_t max_images = 0;
   // Images each rank reads and checks per round: bounds the memory held in encoded images
-  // (one round's worth per rank, twice while it is written).
+  // (per rank: the round being read, the one being checked, and what waits to be written,
+  // at most 4 rounds or about 64 MiB; see dataset_writer.cpp).
   int round_images = 256;
   ShrinkPolicy shrink;  // --max-side, --jpeg-quality
 };

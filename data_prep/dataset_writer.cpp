@@ -8,7 +8,6 @@
 #include <stdexcept>
 
 #include "collective_failure.h"
-#include "collective_write.h"
 #include "comm/mpi_job.h"
 #include "data/dataset_format.h"
 #include "data/hdf5_attributes.h"
@@ -19,9 +18,20 @@ namespace {
 
 namespace fmt = dataset_format;
 
-// Compressed chunks of /source_names are rewritten whole whenever a round adds names to
-// them, so they stay small: a round costs at most one such chunk, not a growing one.
-constexpr uint64_t kNameChunkBytes = uint64_t{256} << 10;
+// Compressed chunks of /source_names are rewritten whole whenever a flush adds names to
+// them, so they stay small: a flush costs at most one such chunk, not a growing one.
+constexpr uint64_t kNameChunkBytes = uint64_t{64} << 10;
+
+// Rounds between writes: fewer collective calls (each one waits for the slowest rank) ...
+constexpr int kRoundsPerFlush = 4;
+// ... but no more held than this many image bytes per rank on average.
+constexpr uint64_t kFlushBytesPerRank = uint64_t{64} << 20;
+
+template <typename T>
+void append_value(std::vector<char>& pending, T value) {
+  const char* raw = reinterpret_cast<const char*>(&value);
+  pending.insert(pending.end(), raw, raw + sizeof(T));
+}
 
 }  // namespace
 
@@ -71,11 +81,11 @@ DatasetWriter::DatasetWriter(MPI_Comm comm, std::string output_path, DatasetMeta
     open_->source_names = create_column(fmt::kSourceNames, open_->name_type.get(),
                                         open_->name_type.get(), name_width, name_chunk, true);
 
-    // offsets[0] = 0, from rank 0.
-    extend(open_->offsets, 1);
-    const uint64_t zero = 0;
-    write_range_collectively(open_->offsets.dataset, open_->offsets.memory_type, 8, 0,
-                             rank_ == 0 ? 1 : 0, &zero, comm_, open_->offsets.what);
+    // offsets[0] = 0, from rank 0 with its first rows.
+    if (rank_ == 0) {
+      append_value<uint64_t>(open_->offsets.pending, 0);
+      append_block(open_->offsets.blocks, 0, 1);
+    }
   } catch (...) {
     // The destructor does not run for a half-built writer: the same cleanup as there.
     (void)open_.release();  // NOLINT(bugprone-unused-return-value): leaked on purpose
@@ -122,16 +132,11 @@ DatasetWriter::Column DatasetWriter::create_column(const char* name, hid_t file_
   return column;
 }
 
-void DatasetWriter::extend(Column& column, uint64_t new_length) {
-  hsize_t size[1] = {new_length};
-  h5_check(H5Dset_extent(column.dataset, size), "extend " + column.what);
-}
-
-void DatasetWriter::write_round(const std::vector<ImageRow>& rows) {
+void DatasetWriter::add_round(std::vector<ImageRow> rows) {
   // Place this rank's rows after those of lower ranks: a prefix sum of [images, bytes].
   uint64_t mine[2] = {rows.size(), 0};
   for (const ImageRow& row : rows) {
-    if (row.bytes.empty()) throw std::logic_error("DatasetWriter::write_round: empty image");
+    if (row.bytes.empty()) throw std::logic_error("DatasetWriter::add_round: empty image");
     mine[1] += row.bytes.size();
   }
   uint64_t before[2] = {0, 0};
@@ -139,43 +144,61 @@ void DatasetWriter::write_round(const std::vector<ImageRow>& rows) {
   check_mpi(MPI_Exscan(mine, before, 2, MPI_UINT64_T, MPI_SUM, comm_), "MPI_Exscan", rank_);
   if (rank_ == 0) before[0] = before[1] = 0;  // MPI_Exscan leaves rank 0's result undefined
   check_mpi(MPI_Allreduce(mine, total, 2, MPI_UINT64_T, MPI_SUM, comm_), "MPI_Allreduce", rank_);
-  if (total[0] == 0) return;  // every image of the round was skipped (the same on all ranks)
   const uint64_t first_row = static_cast<uint64_t>(num_images_) + before[0];
   const uint64_t first_byte = num_bytes_ + before[1];
 
-  // This rank's part of each column, in file order; offsets[i + 1] is where image i ends.
+  // Hold this rank's part of each column, in file order; offsets[i + 1] is where image i ends.
   OpenFile& file = *open_;
   const size_t name_width = file.source_names.element_size;
-  std::vector<uint8_t> bytes;
-  bytes.reserve(mine[1]);
-  std::vector<uint64_t> ends;
-  std::vector<int32_t> labels;
-  std::vector<char> names(rows.size() * name_width, '\0');
-  for (size_t i = 0; i < rows.size(); ++i) {
-    bytes.insert(bytes.end(), rows[i].bytes.begin(), rows[i].bytes.end());
-    ends.push_back(first_byte + bytes.size());
-    labels.push_back(rows[i].label);
+  uint64_t end = first_byte;
+  for (ImageRow& row : rows) {
+    file.images.pending.insert(file.images.pending.end(), row.bytes.begin(), row.bytes.end());
+    end += row.bytes.size();
+    append_value<uint64_t>(file.offsets.pending, end);
+    append_value<int32_t>(file.labels.pending, row.label);
     // Fixed-width name, NUL-padded (the width was measured on every name beforehand).
-    std::memcpy(names.data() + i * name_width, rows[i].source_name.data(),
-                std::min(name_width, rows[i].source_name.size()));
+    const size_t at = file.source_names.pending.size();
+    file.source_names.pending.resize(at + name_width, '\0');
+    std::memcpy(file.source_names.pending.data() + at, row.source_name.data(),
+                std::min(name_width, row.source_name.size()));
+    row.bytes = std::vector<uint8_t>();  // held once, in the column
   }
-
-  // Grow every dataset by the round's totals (collective), then write each rank's part.
-  const uint64_t rows_after = static_cast<uint64_t>(num_images_) + total[0];
-  extend(file.images, num_bytes_ + total[1]);
-  extend(file.offsets, rows_after + 1);
-  extend(file.labels, rows_after);
-  extend(file.source_names, rows_after);
-  write_range_collectively(file.images.dataset, file.images.memory_type, 1, first_byte, mine[1],
-                           bytes.data(), comm_, file.images.what);
-  write_range_collectively(file.offsets.dataset, file.offsets.memory_type, 8, first_row + 1,
-                           mine[0], ends.data(), comm_, file.offsets.what);
-  write_range_collectively(file.labels.dataset, file.labels.memory_type, 4, first_row, mine[0],
-                           labels.data(), comm_, file.labels.what);
-  write_range_collectively(file.source_names.dataset, file.source_names.memory_type, name_width,
-                           first_row, mine[0], names.data(), comm_, file.source_names.what);
-  num_images_ = static_cast<int64_t>(rows_after);
+  append_block(file.images.blocks, first_byte, mine[1]);
+  append_block(file.offsets.blocks, first_row + 1, mine[0]);
+  append_block(file.labels.blocks, first_row, mine[0]);
+  append_block(file.source_names.blocks, first_row, mine[0]);
+  num_images_ += static_cast<int64_t>(total[0]);
   num_bytes_ += total[1];
+
+  // Write every few rounds, or sooner when the ranks hold many bytes (alike on all ranks).
+  pending_bytes_ += total[1];
+  ++rounds_since_flush_;
+  int world = 1;
+  MPI_Comm_size(comm_, &world);
+  if (rounds_since_flush_ >= kRoundsPerFlush ||
+      pending_bytes_ >= kFlushBytesPerRank * static_cast<uint64_t>(world)) {
+    flush_all();
+  }
+}
+
+void DatasetWriter::flush(Column& column, uint64_t length) {
+  hsize_t size[1] = {length};
+  h5_check(H5Dset_extent(column.dataset, size), "extend " + column.what);
+  write_blocks_collectively(column.dataset, column.memory_type, column.element_size, column.blocks,
+                            column.pending.data(), comm_, column.what);
+  column.pending = std::vector<char>();
+  column.blocks.clear();
+}
+
+void DatasetWriter::flush_all() {
+  OpenFile& file = *open_;
+  const auto rows = static_cast<uint64_t>(num_images_);
+  flush(file.images, num_bytes_);
+  flush(file.offsets, rows + 1);
+  flush(file.labels, rows);
+  flush(file.source_names, rows);
+  rounds_since_flush_ = 0;
+  pending_bytes_ = 0;
 }
 
 void DatasetWriter::write_class_names() {
@@ -194,8 +217,9 @@ void DatasetWriter::write_class_names() {
                                        H5P_DEFAULT, H5P_DEFAULT),
                             "create " + what);
   // Every rank holds the names; rank 0 writes them.
-  write_range_collectively(dataset, name_type, width, 0, rank_ == 0 ? names.size() : 0,
-                           packed.data(), comm_, what);
+  std::vector<FileBlock> blocks;
+  if (rank_ == 0) append_block(blocks, 0, names.size());
+  write_blocks_collectively(dataset, name_type, width, blocks, packed.data(), comm_, what);
   dataset.close("close " + what);
 }
 
@@ -224,6 +248,7 @@ void DatasetWriter::close_file() {
 }
 
 void DatasetWriter::finish() {
+  flush_all();
   write_class_names();
   write_attributes();
 

@@ -3,10 +3,11 @@
 // every rank of the communicator opens the one file with the MPI-IO driver. The conversion
 // runs in rounds; in each round every rank hands over the good images of its own
 // consecutive stretch of the dataset order (rank 0's stretch first). A prefix sum of the
-// ranks' image and byte counts (MPI_Exscan) places each rank's rows and bytes, the
-// datasets grow by the round's totals (MPI_Allreduce) and every rank writes its part at its
-// offsets in collective calls. Memory holds one round of images, never the whole set, and
-// the datasets come out the same whatever the number of ranks.
+// ranks' image and byte counts (MPI_Exscan) places each rank's rows and bytes, and the
+// round's totals (MPI_Allreduce) give the new lengths. Every few rounds (kRoundsPerFlush) or
+// when the held bytes grow large, the datasets are extended and every rank writes what it
+// holds at its offsets in collective calls. Memory holds a few rounds of images, never the
+// whole set, and the datasets come out the same whatever the number of ranks.
 //
 // Nothing half-written: the file is written as OUTPUT.tmp-<pid of rank 0> and rank 0
 // renames it to OUTPUT after the collective close in finish(). When the conversion stops:
@@ -23,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "collective_write.h"
 #include "data/hdf5_handles.h"
 
 namespace pic::prep {
@@ -55,8 +57,9 @@ class DatasetWriter {
 
   // Collective, once per round on every rank (`rows` may be empty): this rank's images of
   // the round, in dataset order; they follow the rows of lower ranks in the file.
-  void write_round(const std::vector<ImageRow>& rows);
-  // Collective: class names and attributes, close, rename to the output path (rank 0).
+  void add_round(std::vector<ImageRow> rows);
+  // Collective: the rest of the rows, class names and attributes, close, rename to the
+  // output path (rank 0).
   void finish();
   // Collective: close and remove the temporary file; the writer is unusable afterwards.
   void abandon();
@@ -67,12 +70,14 @@ class DatasetWriter {
   const std::string& temporary_path() const { return temporary_path_; }
 
  private:
-  // One growing 1-D dataset.
+  // One growing 1-D dataset and what this rank holds for it until the next flush.
   struct Column {
     H5Id dataset;
     hid_t memory_type = -1;
     size_t element_size = 0;
-    std::string what;  // "'/labels' in OUT.tmp-123", for messages
+    std::string what;               // "'/labels' in OUT.tmp-123", for messages
+    std::vector<char> pending;      // this rank's elements not yet written, in file order
+    std::vector<FileBlock> blocks;  // where they go
   };
   // Everything HDF5 holds open; released without closing when this rank fails alone.
   struct OpenFile {
@@ -83,7 +88,9 @@ class DatasetWriter {
 
   Column create_column(const char* name, hid_t file_type, hid_t memory_type, size_t element_size,
                        uint64_t chunk_elements, bool compress);
-  void extend(Column& column, uint64_t new_length);
+  // Collective: extends `column` to `length` elements and writes every rank's pending ones.
+  void flush(Column& column, uint64_t length);
+  void flush_all();
   void write_class_names();
   void write_attributes();
   void close_file();
@@ -95,8 +102,10 @@ class DatasetWriter {
   std::string temporary_path_;
   DatasetMetadata metadata_;
   std::unique_ptr<OpenFile> open_;
-  int64_t num_images_ = 0;
+  int64_t num_images_ = 0;  // placed so far, all ranks (written or pending)
   uint64_t num_bytes_ = 0;
+  int rounds_since_flush_ = 0;
+  uint64_t pending_bytes_ = 0;  // image bytes placed since the last flush, all ranks
   bool finished_ = false;
   bool abandoned_ = false;
 };

@@ -129,8 +129,8 @@ int run_pic_prep(int argc, char** argv, MPI_Comm comm) {
                              ->capture_default_str()
                              ->check(CLI::Range(1, 100));
   app.add_option("--round-images", cli.convert.round_images,
-                 "images each rank reads and checks before they are written together (memory: "
-                 "about twice that many encoded images per rank)")
+                 "images each rank reads and checks per round (memory per rank: two rounds of "
+                 "encoded images, plus at most 4 rounds or ~64 MiB waiting to be written)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1 << 20));
   app.add_flag("--overwrite", cli.overwrite, "replace an existing output file");

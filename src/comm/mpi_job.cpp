@@ -1,11 +1,13 @@
 #include "comm/mpi_job.h"
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 
 namespace pic {
 
@@ -58,6 +60,18 @@ void throw_if_any_rank_failed(MPI_Comm comm, const std::string& local_error) {
   check_mpi(MPI_Bcast(&text[0], static_cast<int>(length), MPI_CHAR, first_failing, comm),
             "MPI_Bcast", rank);
   throw std::runtime_error("rank " + std::to_string(first_failing) + ": " + text);
+}
+
+void barrier_without_spinning(MPI_Comm comm, int poll_microseconds) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Request request = MPI_REQUEST_NULL;
+  check_mpi(MPI_Ibarrier(comm, &request), "MPI_Ibarrier", rank);
+  for (int done = 0;;) {
+    check_mpi(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test", rank);
+    if (done) return;
+    std::this_thread::sleep_for(std::chrono::microseconds(poll_microseconds));
+  }
 }
 
 void abort_mpi_job(const std::string& message, int exit_code) {

@@ -36,6 +36,12 @@ void check_mpi(int status, const char* call, int rank);
 // (prefixed by "rank R: "), so all ranks leave a collective section together.
 void throw_if_any_rank_failed(MPI_Comm comm, const std::string& local_error);
 
+// Collective: returns once every rank of `comm` has called it, sleeping instead of spinning
+// while it waits (MPI_Ibarrier polled every `poll_microseconds`). A blocking collective
+// spins on a core until the slowest rank arrives; before one that often waits long (ranks
+// finishing uneven work), this leaves that core to the rank's worker threads.
+void barrier_without_spinning(MPI_Comm comm, int poll_microseconds = 200);
+
 // Prints "pic: rank R: error: message" to stderr and calls MPI_Abort(MPI_COMM_WORLD, code).
 [[noreturn]] void abort_mpi_job(const std::string& message, int exit_code = 1);
 
