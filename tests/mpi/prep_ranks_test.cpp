@@ -8,9 +8,10 @@
 //       (85 items); DIR/alone.h5 from pic-prep without mpiexec.
 //   prep_ranks_test ranks DIR PIC_PREP N MPIEXEC ARGS... (ARGS ending in its -n flag)
 //       mpiexec ARGS N pic-prep in rounds of 5 images per rank (85 images: 17, 9 and 6
-//       rounds on 1, 2 and 3 ranks, the last one uneven; the writer writes every 4 rounds,
-//       so several times) into DIR/ranks_N/out.h5: identical to DIR/alone.h5 (one round of
-//       85); every problem named once, by the rank whose share held the image.
+//       rounds on 1, 2 and 3 ranks, the last one split unevenly on 2 and 3; the writer
+//       writes every 4 rounds, so several times) into DIR/ranks_N/out.h5: identical to
+//       DIR/alone.h5 (one round of 85); every problem named once, by the rank whose share
+//       held the image.
 //   prep_ranks_test strict DIR PIC_PREP N MPIEXEC ARGS...
 //       the same with --strict: exits non-zero within 20 s without MPI_Abort, names the
 //       refused images, leaves neither the file nor a temporary one.
