@@ -46,7 +46,9 @@ for ((r = 1; r <= rounds; ++r)); do
   for ranks in 1 2; do
     prep "$ranks" | awk -v r="$r" -v n="$ranks" '
       $1 == "cpu_s" { c = $2; next }
-      { for (i = 1; i <= NF; ++i) { if ($i == "s,") s = $(i - 1); if ($i == "images/s") v = $(i - 1) } }
+      { for (i = 2; i <= NF; ++i) {
+          if ($i == "s,") s = $(i - 1)
+          if ($i == "images/s") v = $(i - 1) } }
       END { printf "round %d ranks %d seconds %s images_per_s %s cpu_s %s\n", r, n, s, v, c }'
   done
   h5diff "$work/out_1.h5" "$work/out_2.h5" > /dev/null ||
@@ -58,4 +60,5 @@ done | tee /dev/stderr | awk '
   $4 == 2 && (cpu2 == "" || $10 < cpu2) { cpu2 = $10 }
   END {
     printf "# best of rounds, images/s: 1 rank %.0f, 2 ranks %.0f (%.2fx)\n", one, two, two / one
-    printf "# least CPU seconds of a job: 1 rank %.1f, 2 ranks %.1f (%.2fx)\n", cpu1, cpu2, cpu2 / cpu1 }'
+    printf "# least CPU seconds of a job: 1 rank %.1f, 2 ranks %.1f (%.2fx)\n", cpu1, cpu2,
+           cpu2 / cpu1 }'
