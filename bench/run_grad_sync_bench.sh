@@ -47,6 +47,9 @@ bench() {  # bench LABEL FLAGS...
 bench "r18 (11.2M param, 45 MB), MultiCrop 64+3x32" --arch resnet18 --aug MultiCrop \
   --crop 0.08 --crop2 0.14 --image-size 64 --image-size2 32 --num-crop 1 --num-crop2 3 \
   --batch-size 32
+# Much gradient for little compute: what a fast GPU makes of a step (communication-bound).
+bench "r50 (23.5M param, 98 MB), SimCLR 32px, batch 4" --arch resnet50 --small-stem \
+  --aug SimCLR --crop 0.2 --image-size 32 --batch-size 4
 bench "main job: r18 w0.125 (0.3 MB), SimCLR 28px" --arch resnet18 --width 0.125 --small-stem \
   --aug SimCLR --crop 0.2 --image-size 28 --batch-size 64 --num-negative 8192
 echo "per-rank batch fixed; 1 LibTorch thread + 1 loader thread per rank, --bind-to none; $(nproc) cores"
