@@ -1,6 +1,7 @@
 #include "data/hdf5_attributes.h"
 
 #include <stdexcept>
+#include <type_traits>
 
 namespace pic {
 namespace {
@@ -34,12 +35,20 @@ hid_t h5_native_type<int32_t>() {
   return H5T_NATIVE_INT32;
 }
 template <>
+hid_t h5_native_type<uint32_t>() {
+  return H5T_NATIVE_UINT32;
+}
+template <>
 hid_t h5_native_type<int64_t>() {
   return H5T_NATIVE_INT64;
 }
 template <>
 hid_t h5_native_type<uint64_t>() {
   return H5T_NATIVE_UINT64;
+}
+template <>
+hid_t h5_native_type<double>() {
+  return H5T_NATIVE_DOUBLE;
 }
 
 void h5_write_string_attribute(hid_t object, const char* name, const std::string& value,
@@ -84,8 +93,10 @@ T h5_read_scalar_attribute(hid_t object, const char* name, const std::string& fi
       h5_attribute(H5Aopen(object, name, H5P_DEFAULT), attribute_what("open", name, file));
   H5Id space = h5_space(H5Aget_space(attribute), attribute_what("get the space of", name, file));
   H5Id type = h5_type(H5Aget_type(attribute), attribute_what("get the type of", name, file));
-  if (H5Sget_simple_extent_npoints(space) != 1 || H5Tget_class(type) != H5T_INTEGER) {
-    throw std::runtime_error(file + ": attribute '" + name + "' is not an integer scalar");
+  const H5T_class_t wanted = std::is_floating_point<T>::value ? H5T_FLOAT : H5T_INTEGER;
+  if (H5Sget_simple_extent_npoints(space) != 1 || H5Tget_class(type) != wanted) {
+    throw std::runtime_error(file + ": attribute '" + name + "' is not " +
+                             (wanted == H5T_FLOAT ? "a floating-point" : "an integer") + " scalar");
   }
   T value{};
   h5_check(H5Aread(attribute, h5_native_type<T>(), &value), attribute_what("read", name, file));
@@ -93,11 +104,15 @@ T h5_read_scalar_attribute(hid_t object, const char* name, const std::string& fi
 }
 
 template void h5_write_scalar_attribute<int32_t>(hid_t, const char*, int32_t, const std::string&);
+template void h5_write_scalar_attribute<uint32_t>(hid_t, const char*, uint32_t, const std::string&);
 template void h5_write_scalar_attribute<int64_t>(hid_t, const char*, int64_t, const std::string&);
 template void h5_write_scalar_attribute<uint64_t>(hid_t, const char*, uint64_t, const std::string&);
+template void h5_write_scalar_attribute<double>(hid_t, const char*, double, const std::string&);
 template int32_t h5_read_scalar_attribute<int32_t>(hid_t, const char*, const std::string&);
+template uint32_t h5_read_scalar_attribute<uint32_t>(hid_t, const char*, const std::string&);
 template int64_t h5_read_scalar_attribute<int64_t>(hid_t, const char*, const std::string&);
 template uint64_t h5_read_scalar_attribute<uint64_t>(hid_t, const char*, const std::string&);
+template double h5_read_scalar_attribute<double>(hid_t, const char*, const std::string&);
 
 int64_t h5_dataset_length(hid_t file_id, const char* name, const std::string& file) {
   if (H5Lexists(file_id, name, H5P_DEFAULT) <= 0) {

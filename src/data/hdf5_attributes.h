@@ -14,7 +14,7 @@ namespace pic {
 // Fixed-length, null-padded string type of `size` bytes (at least 1), UTF-8.
 H5Id h5_fixed_string_type(size_t size);
 
-// HDF5 memory type for T (uint8_t, int32_t, uint64_t, int64_t).
+// HDF5 memory type for T (uint8_t, int32_t, uint32_t, int64_t, uint64_t, double).
 template <typename T>
 hid_t h5_native_type();
 
@@ -23,10 +23,10 @@ void h5_write_string_attribute(hid_t object, const char* name, const std::string
 // Throws when the attribute is missing or not a fixed-length string; trailing NULs removed.
 std::string h5_read_string_attribute(hid_t object, const char* name, const std::string& file);
 
-// Scalar numeric attributes: T is one of int32_t, int64_t, uint64_t.
+// Scalar numeric attributes: T is one of int32_t, uint32_t, int64_t, uint64_t, double.
 template <typename T>
 void h5_write_scalar_attribute(hid_t object, const char* name, T value, const std::string& file);
-// Throws when the attribute is missing or not an integer scalar.
+// Throws when the attribute is missing or not a scalar of T's class (integer or floating).
 template <typename T>
 T h5_read_scalar_attribute(hid_t object, const char* name, const std::string& file);
 
