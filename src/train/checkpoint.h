@@ -4,37 +4,57 @@
 //   /model/<name>                 every parameter and buffer ("encoder.conv1.weight")
 //   /optimizer/momentum/<name>    SGD momentum, same names
 //   /state/<name>                 trainer state tensors (sampler position, RNG counters)
-//   root attributes               format, format_version, step, epoch, world_size, seed,
-//                                 config (JSON), complete = 1 written last
+//   every dataset                 attribute crc32: CRC-32 of its bytes in dataset order
+//   root attributes               format, format_version, step, epoch, images_seen,
+//                                 world_size, seed, lr_scale, config (JSON),
+//                                 complete = 1 written last
 // Instance-level tensors (PIC's classifier and its momentum: [N, D]) are ONE global dataset
 // in dataset order; each rank writes only its rows [range.begin, range.end) in one
-// collective write, so a file written by W ranks loads on any other number of ranks.
-// Everything else is replicated and written once, from rank 0's selection.
+// collective write, so a file written by W ranks loads on any other number of ranks. Their
+// checksum is one CRC as well: each rank's part is combined in row order
+// (checkpoint_checksum.h), so it does not depend on W either. Everything else is replicated
+// and written once, from rank 0's selection.
 //
-// Atomicity: all ranks write <dir>/.ckpt_XXXXXXXX.h5.tmp; after the collective close rank 0
-// fsyncs it, renames it to ckpt_XXXXXXXX.h5 (the step, 8 digits) and then atomically
-// replaces the pointer file <dir>/latest (its text: the file name) via a temporary + rename.
-// A crash at any point leaves the previous pointer and checkpoint intact.
+// Atomicity (checkpoint_files.h): all ranks write <dir>/.ckpt_XXXXXXXX.h5.tmp; after the
+// collective close rank 0 fsyncs it, renames it to ckpt_XXXXXXXX.h5 (the step, 8 digits)
+// and then atomically replaces the pointer file <dir>/latest. A crash or a failed write at
+// any point leaves the previous pointer and checkpoint intact.
+//
+// The code: checkpoint_save.cpp and checkpoint_load.cpp (collective), checkpoint_read.h
+// (serial readers for tools), checkpoint_files.h (names, pointer, finding, retention),
+// checkpoint_layout.h and checkpoint_transfer.h (shared internals), checkpoint_checksum.h.
 #include <torch/torch.h>
 
 #include <cstdint>
-#include <optional>
+#include <functional>
 #include <set>
 #include <string>
 
 #include "core/communicator.h"
 #include "core/sampler.h"  // ShardRange
 #include "core/sgd.h"      // NamedTensors
+#include "train/checkpoint_files.h"
+#include "train/checkpoint_read.h"
 
 namespace pic {
 
 constexpr const char* kCheckpointFormat = "pic-checkpoint";
-constexpr int64_t kCheckpointFormatVersion = 1;
+// 2: per-dataset crc32 and the root attribute images_seen. Version 1 files (no checksums)
+// still load, unverified (LoadedCheckpoint::format_version says so).
+constexpr int64_t kCheckpointFormatVersion = 2;
+constexpr int64_t kOldestReadableCheckpointFormatVersion = 1;
 
 struct CheckpointState {
   int64_t step = 0;   // optimizer steps done
   int64_t epoch = 0;  // (window) epochs done
+  // Images trained on so far over all ranks: the sum of the global batches (batch x ranks)
+  // of every step done, resumes on other rank counts included. The rank-count-independent
+  // position of the run (train/resume_position.h); -1 when unknown (format_version 1).
+  int64_t images_seen = 0;
   uint64_t seed = 0;  // the run's seed
+  // Factor on the schedule's learning rate (1 = as planned), lowered by the trainer after
+  // non-finite losses. Optional in the file; a file without it loads as 1.
+  double lr_scale = 1.0;
   std::string config_json;  // the resolved options
 };
 
@@ -65,10 +85,8 @@ struct LoadedCheckpoint {
   std::string path;
   CheckpointState state;
   int64_t saved_world_size = 0;
+  int64_t format_version = 0;  // 1: no checksums were there to verify
 };
-
-// "ckpt_00001234.h5" for step 1234.
-std::string checkpoint_file_name(int64_t step);
 
 // Collective over `comm` (must be the MPI communicator). Writes <dir>/ckpt_<step>.h5
 // atomically and points <dir>/latest at it; returns the final path. `state` must be the
@@ -78,43 +96,21 @@ std::string save_checkpoint(const std::string& dir, Communicator& comm,
                             const CheckpointState& state);
 
 // Collective. Fills every tensor of `tensors` in place (they must be contiguous CPU tensors
-// of the right shape and dtype). A missing, unexpected, mis-shaped or mis-typed tensor, or an
-// incomplete file, is an error listing the names; every rank throws the same message.
+// of the right shape and dtype) and verifies every dataset's checksum. A missing,
+// unexpected, mis-shaped or mis-typed tensor is an error listing the names; a damaged file
+// throws CheckpointDamaged naming the file and every damaged dataset (the tensors may then
+// hold some of its bytes: load another checkpoint or stop). Every rank throws the same.
 LoadedCheckpoint load_checkpoint(const std::string& path, Communicator& comm,
                                  const CheckpointTensors& tensors, const ShardedRows& rows,
                                  InstanceRows mode);
 
-// Serial (no MPI needed). The resolved options the checkpoint's run was started with (the
-// root attribute `config`, JSON); throws naming the file when it cannot be read.
-std::string read_checkpoint_config(const std::string& path);
-
-// Serial (no MPI needed). Empty when `path` is a complete pic checkpoint, else the reason.
-std::string checkpoint_incomplete_reason(const std::string& path);
-
-struct LatestCheckpoint {
-  std::string path;
-  // Empty when the pointer file named a complete checkpoint; otherwise says why it was not
-  // used and which file was chosen instead (the caller logs it from rank 0).
-  std::string note;
-};
-
-// Serial. The checkpoint named by <dir>/latest if it exists and is complete; otherwise the
-// complete ckpt_*.h5 with the highest step; nullopt if there is none.
-std::optional<LatestCheckpoint> find_latest_checkpoint(const std::string& dir);
-
-// Serial, plain (non-MPI) open: every dataset under `prefix` ("model/encoder." or
-// "optimizer/momentum/"), the part up to the last '/' naming the group. Names are returned
-// without the group ("encoder.conv1.weight"), sorted. Refuses an incomplete checkpoint.
-NamedTensors read_checkpoint_tensors(const std::string& path, const std::string& prefix);
-
-// Copies `source` into `target` by name (in place, no autograd). Every target name must be in
-// source with the same shape; otherwise an error listing missing / mis-shaped names,
-// prefixed by `context` (e.g. the checkpoint path).
-void copy_tensors_by_name(const NamedTensors& source, const NamedTensors& target,
-                          const std::string& context);
-
 // Largest byte count moved by one HDF5 read/write call (default 1 GiB; HDF5 1.10's MPI-IO
 // driver fails at 2 GiB). Tests lower it to exercise the split; must be >= 1.
 void set_checkpoint_transfer_limit(int64_t bytes);
+
+// Called on every rank after each dataset of a checkpoint has been written, with its path
+// ("model/encoder.conv1.weight"); empty = none. Tests use it to make a writer fail or die
+// midway. Not for production use.
+void set_checkpoint_write_observer(std::function<void(const std::string&)> observer);
 
 }  // namespace pic
