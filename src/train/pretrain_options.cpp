@@ -98,6 +98,9 @@ void add_run_options(CLI::App& app, PretrainOptions& o) {
   app.add_option("--save-freq", o.save_freq, "Checkpoint every this many epochs");
   app.add_option("--save-every-steps", o.save_every_steps,
                  "Checkpoint every this many steps (0: use --save-freq)");
+  app.add_option("--keep-last", o.keep_last,
+                 "After each checkpoint, delete all but the N newest ckpt_*.h5 (never the one "
+                 "`latest` names; 0: keep all). Keep 2 or more to have one to fall back on");
   app.add_option("--max-steps", o.max_steps,
                  "Stop after this many steps in total (0: whole schedule; the schedule still "
                  "spans --epochs)");
@@ -178,6 +181,7 @@ void validate_ranges(const PretrainOptions& o) {
   kCheck.at_least<int64_t>("--print-freq", o.print_freq, 1);
   kCheck.at_least<int64_t>("--save-freq", o.save_freq, 1);
   kCheck.at_least<int64_t>("--save-every-steps", o.save_every_steps, 0);
+  kCheck.at_least<int64_t>("--keep-last", o.keep_last, 0);
   kCheck.at_least<int64_t>("--max-steps", o.max_steps, 0);
   kCheck.at_least("--threads", o.threads, 1);
   kCheck.at_least<int64_t>("--nonfinite-skip-limit", o.nonfinite_skip_limit, 1);
@@ -354,6 +358,7 @@ JsonObject pretrain_options_json(const PretrainOptions& o) {
       .add("print_freq", o.print_freq)
       .add("save_freq", o.save_freq)
       .add("save_every_steps", o.save_every_steps)
+      .add("keep_last", o.keep_last)
       .add("max_steps", o.max_steps)
       .add("seed", o.seed)
       .add("threads", o.threads)

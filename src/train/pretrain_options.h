@@ -78,6 +78,7 @@ struct PretrainOptions : LrScheduleOptions {
   int64_t print_freq = 100;      // steps
   int64_t save_freq = 10;        // epochs
   int64_t save_every_steps = 0;  // 0 = use save_freq
+  int64_t keep_last = 0;         // checkpoints kept after each save; 0 = all
   int64_t max_steps = 0;         // 0 = run the whole schedule
   uint64_t seed = 0;
   int threads = 1;  // LibTorch intra-op threads per rank

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -28,6 +29,7 @@
 #include "train/nonfinite_steps.h"
 #include "train/rank_strings.h"
 #include "train/resume_check.h"
+#include "train/resume_position.h"
 #include "train/root_log.h"
 #include "train/stop_signal.h"
 #include "train/training_plan.h"
@@ -68,6 +70,8 @@ struct Run {
   std::unique_ptr<Optimizer> optimizer;
   std::unique_ptr<LrSchedule> schedule;
   TrainingPlan plan;
+  // The first step of this process, and the images seen before it.
+  ResumePosition start;
   ShardedRows rows;
   std::string config_json;
   PhaseSeconds phases;
@@ -100,23 +104,35 @@ CheckpointTensors checkpoint_tensors(Run& run) {
   return tensors;
 }
 
-// The checkpoint to resume from, decided by rank 0 (one view of the file system): --resume
-// FILE, or with --auto-resume the latest complete one in the output folder, or none.
-std::string choose_resume_path(const PretrainOptions& o, Communicator& comm) {
-  std::string path;
+// Writes a checkpoint after `steps_done` steps (below; an elastic resume uses it too).
+std::string save(const PretrainOptions& o, Run& run, Communicator& comm, int64_t steps_done);
+
+// The checkpoints to try, decided by rank 0 (one view of the file system): --resume FILE
+// alone, or with --auto-resume the complete ones of the output folder, best first
+// (checkpoint_files.h); none to start from scratch.
+std::vector<std::string> resume_candidates(const PretrainOptions& o, Communicator& comm) {
+  std::string joined;
   if (comm.is_root()) {
     if (!o.resume.empty()) {
-      path = o.resume;
+      joined = o.resume;
     } else if (o.auto_resume) {
-      if (auto latest = find_latest_checkpoint(o.output_dir)) {
-        path = latest->path;
-        if (!latest->note.empty()) log_root(comm, "warning: " + latest->note);
-      } else {
+      const CheckpointCandidates candidates = list_checkpoint_candidates(o.output_dir);
+      if (!candidates.paths.empty() && !candidates.note.empty()) {
+        log_root(comm, "warning: " + candidates.note);
+      }
+      if (candidates.paths.empty()) {
         log_root(comm, "auto-resume: no checkpoint in " + o.output_dir + ", starting from scratch");
       }
+      for (const std::string& path : candidates.paths) joined += path + "\n";
     }
   }
-  return broadcast_string(comm, path);
+  joined = broadcast_string(comm, joined);
+  std::vector<std::string> paths;
+  std::istringstream lines(joined);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty()) paths.push_back(line);
+  }
+  return paths;
 }
 
 // The options the checkpoint's run used, compared with this run's before any tensor is read
@@ -136,10 +152,8 @@ std::vector<ChangedOption> options_changed_since(const std::string& path, const 
   return changed_run_options(saved, run.config_json, path);
 }
 
-// Resumes if asked to; returns the first step to run.
-int64_t maybe_resume(const PretrainOptions& o, Run& run, Communicator& comm) {
-  const std::string path = choose_resume_path(o, comm);
-  if (path.empty()) return run.plan.first_step;
+// Loads `path` into the run and sets run.start; throws CheckpointDamaged for a damaged file.
+void resume_from(const std::string& path, const PretrainOptions& o, Run& run, Communicator& comm) {
   const std::vector<ChangedOption> changes = options_changed_since(path, run, comm);
   for (const ChangedOption& change : changes) {
     if (change.name != "model") continue;
@@ -151,6 +165,8 @@ int64_t maybe_resume(const PretrainOptions& o, Run& run, Communicator& comm) {
   LoadedCheckpoint loaded;
   try {
     loaded = load_checkpoint(path, comm, checkpoint_tensors(run), run.rows, InstanceRows::kMine);
+  } catch (const CheckpointDamaged&) {
+    throw;
   } catch (const std::exception& e) {
     if (changes.empty()) throw;
     // A shape mismatch usually comes from one of these (a queue length, a feature dimension).
@@ -158,27 +174,66 @@ int64_t maybe_resume(const PretrainOptions& o, Run& run, Communicator& comm) {
         std::string(e.what()) +
         "\n  options that differ from the checkpoint's: " + describe_changes(changes));
   }
-  run.method->after_load(loaded.state.step);
+
+  // Where this run continues: the same step on the same rank count, else the step of this
+  // run's plan at the same number of images seen (train/resume_position.h).
+  const SavedProgress saved{loaded.state.step, loaded.state.images_seen, loaded.saved_world_size};
+  run.start = resume_position(saved, run.plan, o.batch_size, comm.world_size());
+  run.method->after_load(run.start.step);
   log_root(comm, "resumed from " + loaded.path + " at step " + std::to_string(loaded.state.step) +
                      " (written by " + std::to_string(loaded.saved_world_size) + " ranks)");
-  if (loaded.saved_world_size != comm.world_size()) {
-    log_root(comm,
-             "warning: the checkpoint was written by another number of ranks: training "
-             "continues from the same step, but its losses will not match an uninterrupted "
-             "run bit for bit");
+  if (loaded.format_version < kCheckpointFormatVersion) {
+    log_root(comm, "warning: " + loaded.path + " has format_version " +
+                       std::to_string(loaded.format_version) +
+                       ": no checksums to verify, loaded as it is");
+  }
+  if (run.start.remapped) {
+    log_root(comm, "elastic resume: " + run.start.description +
+                       "; the losses will not match an uninterrupted run bit for bit");
   }
   if (!changes.empty()) {
     log_root(comm, "warning: resuming with options that differ from the checkpoint's: " +
                        describe_changes(changes) + "; training continues from step " +
-                       std::to_string(loaded.state.step) + " but is no longer the same run");
+                       std::to_string(run.start.step) + " but is no longer the same run");
   }
-  return loaded.state.step;
+}
+
+// Resumes if asked to; returns the first step to run. With --auto-resume a damaged
+// checkpoint (checksum, truncation) is reported and the next older one is tried.
+int64_t maybe_resume(const PretrainOptions& o, Run& run, Communicator& comm) {
+  run.start = ResumePosition{};
+  run.start.step = run.plan.first_step;
+  run.start.images_seen = run.plan.first_step * o.batch_size * comm.world_size();
+  const std::vector<std::string> candidates = resume_candidates(o, comm);
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    try {
+      resume_from(candidates[i], o, run, comm);
+    } catch (const CheckpointDamaged& e) {
+      if (!o.auto_resume) throw;
+      const bool last = i + 1 == candidates.size();
+      log_root(comm, std::string("warning: ") + e.what() + "; " +
+                         (last ? "no older checkpoint is left"
+                               : "falling back to the previous one, " + candidates[i + 1]));
+      if (last) {
+        // The model may hold some of the damaged file's bytes: it cannot start from scratch.
+        throw std::runtime_error("--auto-resume: no usable checkpoint in " + o.output_dir +
+                                 " (all damaged, see above); move them away to start afresh");
+      }
+      continue;
+    }
+    // A run resumed on another rank count writes its position in its own terms at once.
+    if (run.start.remapped) save(o, run, comm, run.start.step);
+    return run.start.step;
+  }
+  return run.start.step;
 }
 
 std::string save(const PretrainOptions& o, Run& run, Communicator& comm, int64_t steps_done) {
   CheckpointState state;
   state.step = steps_done;
   state.epoch = steps_done / run.plan.iters_per_epoch;
+  state.images_seen =
+      run.start.images_seen + (steps_done - run.start.step) * o.batch_size * comm.world_size();
   state.seed = o.seed;
   state.config_json = run.config_json;
   const auto start = Clock::now();
@@ -188,6 +243,14 @@ std::string save(const PretrainOptions& o, Run& run, Communicator& comm, int64_t
   char text[64];
   std::snprintf(text, sizeof text, " (%.2f s)", seconds);
   log_root(comm, "checkpoint: " + path + text);
+
+  // --keep-last: rank 0 deletes the oldest files, never the one just published.
+  if (comm.is_root()) {
+    for (const std::string& removed : remove_old_checkpoints(o.output_dir, o.keep_last)) {
+      log_root(comm, "checkpoint: removed " + removed + " (--keep-last " +
+                         std::to_string(o.keep_last) + ")");
+    }
+  }
   return path;
 }
 

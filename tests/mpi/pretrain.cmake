@@ -2,7 +2,8 @@
 # pic-prep: a short run (finite, decreasing losses, a checkpoint), exact resume, and
 # SIGUSR1 (checkpoint and exit), negative sampling (exact resume with freeze and lazy), the
 # baselines (InstDisc, MoCo, SimCLR: exact resume), NaN steps skipped and recovered from,
-# and a checkpoint of 2 ranks resumed on 3 (and 3 on 2). Driver: tests/mpi/pretrain_test.sh.
+# a checkpoint of 2 ranks resumed on 3 (and 3 on 2) on the new count's plan, damaged and
+# truncated checkpoints skipped by --auto-resume, --keep-last. Driver: tests/mpi/pretrain_test.sh.
 if(TARGET pic-pretrain AND TARGET pic-prep)
   set(pretrain_work ${CMAKE_CURRENT_BINARY_DIR}/pretrain_test)
   set(pretrain_driver ${CMAKE_CURRENT_LIST_DIR}/pretrain_test.sh)
@@ -13,7 +14,9 @@ if(TARGET pic-pretrain AND TARGET pic-prep)
   set_tests_properties(pretrain_data PROPERTIES FIXTURES_SETUP pretrain_data TIMEOUT 120)
 
   foreach(ranks 2 3)
-    foreach(mode train resume sampled baselines reshard signal nonfinite)
+# baselines (InstDisc, MoCo, SimCLR: exact resume), NaN steps skipped and recovered from,
+# a checkpoint of 2 ranks resumed on 3 (and 3 on 2) on the new count's plan, damaged and
+# truncated checkpoints skipped by --auto-resume, --keep-last. Driver: tests/mpi/pretrain_test.sh.
       add_test(NAME pretrain_${mode}_${ranks}
                COMMAND ${pretrain_driver} ${mode} ${pretrain_work} $<TARGET_FILE:pic-pretrain>
                        ${ranks} ${pretrain_mpiexec})

@@ -16,7 +16,13 @@
 #       rounds it once: the uninterrupted run must do the same to match bit for bit).
 #   pretrain_test.sh reshard WORK PIC_PRETRAIN RANKS MPIEXEC...
 #       4 steps on RANKS ranks, then --auto-resume on the other count (2 <-> 3): the run
-#       continues from step 4 with every classifier row, warning that losses will not match.
+#       continues at the step of its own plan with as many images seen, its first checkpoint
+#       holds the original's datasets bit for bit, every later step has the epoch and lr of
+#       a run from scratch on that count, and it ends where that one ends.
+#   pretrain_test.sh damaged WORK PIC_PRETRAIN RANKS MPIEXEC...
+#       --keep-last 3; a checkpoint with damaged classifier rows is named and skipped by
+#       --auto-resume (same losses from the previous one), refused by --resume; a truncated
+#       one is skipped too.
 #   pretrain_test.sh baselines WORK PIC_PRETRAIN RANKS MPIEXEC...
 #       InstDisc, MoCo v2 and SimCLR (with LARS): finite losses, and the resume check, which
 #       only passes if the memory bank, the queue and its pointer, the key encoder and the
@@ -174,20 +180,67 @@ check_baselines() {
       --contrast-num-negative 64 2>&1) || fail "no InstDisc description line"
 }
 
+# The step, total_steps, epoch and lr of every line of a metrics.jsonl, one line per step.
+plan_fields() {
+  local n='\([0-9]*\)'
+  sed -n "s/.*\"step\": $n, \"total_steps\": $n, \"epoch\": $n, \"lr\": \([^,]*\),.*/\1 \2 \3 \4/p" "$1"
+}
+
+# Overwrites 4 bytes in the middle of dataset $2's data in file $1 (offset from h5dump).
+damage_dataset() {
+  local size offset
+  read -r size offset < <(h5dump -p -H -d "$2" "$1" |
+    awk '$1 == "SIZE" { s = $2 } $1 == "OFFSET" { o = $2 } END { print s, o }')
+  [[ -n $offset ]] || fail "no offset of $2 in $1"
+  printf '\xde\xad\xbe\xef' | dd of="$1" bs=1 seek=$((offset + size / 2)) conv=notrunc status=none
+}
+
 check_reshard() {
-  local out=$work/reshard_$ranks other=$((ranks == 2 ? 3 : 2))
-  rm -rf "$out"
-  pretrain "$out" --max-steps 4
-  local log=$work/reshard_log_$ranks.txt
-  local saved_ranks=$ranks
+  local other=$((ranks == 2 ? 3 : 2)) saved_ranks=$ranks
+  local out=$work/reshard_$ranks ref=$work/reshard_ref_$ranks log=$work/reshard_log_$ranks.txt
+  # --epochs 1: a global window of 48 images on both rank counts, ceil(300 / 48) = 7 window
+  # epochs = 21 steps of 16 images on 2 ranks, 14 steps of 24 images on 3.
+  local short=(--epochs 1)
+  rm -rf "$out" "$ref"
+  pretrain "$out" "${short[@]}" --max-steps 4
   ranks=$other
-  pretrain "$out" --max-steps 8 --auto-resume > "$log" 2>&1 || { cat "$log"; fail "resume failed"; }
+  pretrain "$out" "${short[@]}" --auto-resume > "$log" 2>&1 || { cat "$log"; fail "resume failed"; }
+  pretrain "$ref" "${short[@]}" > /dev/null  # the same options on $other ranks from scratch
   ranks=$saved_ranks
   cat "$log"
   grep -q "resumed from .*ckpt_00000004.h5 at step 4 (written by $saved_ranks ranks)" "$log" ||
     fail "no resume from the $saved_ranks-rank checkpoint"
-  grep -q "written by another number of ranks" "$log" || fail "no warning about the rank count"
-  [[ $(losses "$out/metrics.jsonl" | wc -l) -eq 8 ]] || fail "expected 8 losses"
+
+  # The step of the $other-rank plan with as many images seen: round(4 x 8 x W / (8 x W')).
+  local images=$((4 * 8 * saved_ranks)) global=$((8 * other))
+  local mapped=$(((images + global / 2) / global))
+  grep -q "elastic resume: $images images seen (step 4 on $saved_ranks ranks) = step $mapped of " \
+    "$log" || fail "the resume was not mapped to step $mapped"
+
+  # The classifier rows (and everything else) carry over bit for bit: the checkpoint written
+  # right after the resume, by $other ranks, holds the same datasets as the original.
+  local remapped
+  remapped=$out/$(printf 'ckpt_%08d.h5' "$mapped")
+  [[ -f $remapped ]] || fail "no checkpoint at the mapped step $mapped"
+  h5diff "$out/ckpt_00000004.h5" "$remapped" /model /model ||
+    fail "/model differs after the resume on $other ranks"
+  h5diff "$out/ckpt_00000004.h5" "$remapped" /optimizer /optimizer ||
+    fail "/optimizer differs after the resume on $other ranks"
+  grep -q "/model/sim_matrix .*Dataset {300, 32}" <(h5ls -r "$remapped") || fail "no classifier"
+
+  # From there the run follows the $other-rank plan: every step's epoch and lr are those of
+  # the run from scratch, and it ends where that one ends.
+  local resumed expected
+  resumed=$(plan_fields "$out/metrics.jsonl" | tail -n +5)
+  expected=$(plan_fields "$ref/metrics.jsonl" | tail -n +$((mapped + 1)))
+  [[ -n $resumed && $resumed == "$expected" ]] || {
+    paste <(echo "$resumed") <(echo "$expected")
+    fail "step, epoch or lr after the resume differ from the $other-rank plan"
+  }
+  local last total
+  read -r last total _ < <(plan_fields "$out/metrics.jsonl" | tail -n 1)
+  [[ $last -eq $total && $total -eq $((other == 2 ? 21 : 14)) ]] ||
+    fail "the resumed run ended at step $last of $total"
   losses "$out/metrics.jsonl" | awk '$1 == "null" || $1 != $1 + 0 { print "FAIL: " $1; exit 1 }'
 }
 
@@ -299,6 +352,51 @@ check_kill() {
   kill_rank_when checkpoint in_a_checkpoint --save-every-steps 1
 }
 
+check_damaged() {
+  local out=$work/damaged_$ranks
+  local log=$work/damaged_log_$ranks
+  local every=(--max-steps 8 --save-every-steps 2 --keep-last 3)
+  rm -rf "$out"
+
+  # --keep-last 3 with a checkpoint every 2 steps: 4, 6 and 8 remain.
+  pretrain "$out" "${every[@]}" > "$log.1"
+  grep -q "checkpoint: removed .*ckpt_00000002.h5 (--keep-last 3)" "$log.1" || fail "no removal"
+  [[ $(cd "$out" && echo ckpt_*.h5) == "ckpt_00000004.h5 ckpt_00000006.h5 ckpt_00000008.h5" ]] ||
+    fail "--keep-last 3 left $(cd "$out" && echo ckpt_*.h5)"
+
+  # Damaged classifier rows in the newest: the resume names the file and the dataset, falls
+  # back to step 6 and replays steps 7 and 8 with the same losses.
+  damage_dataset "$out/ckpt_00000008.h5" /model/sim_matrix
+  pretrain "$out" "${every[@]}" --auto-resume > "$log.2" 2>&1 ||
+    { cat "$log.2"; fail "no fallback"; }
+  cat "$log.2"
+  local damage="ckpt_00000008.h5 is damaged: 1 dataset(s) do not match their checksum"
+  grep -q "warning: checkpoint .*$damage: /model/sim_matrix (crc32" "$log.2" ||
+    fail "the damage was not reported"
+  grep -q "falling back to the previous one, .*ckpt_00000006.h5" "$log.2" || fail "no fallback"
+  grep -q "resumed from .*ckpt_00000006.h5 at step 6 " "$log.2" || fail "not resumed at step 6"
+  diff <(losses "$out/metrics.jsonl" | sed -n 7,8p) <(losses "$out/metrics.jsonl" | sed -n 9,10p) ||
+    fail "steps 7 and 8 after the fallback differ from the first run's"
+
+  # --resume of a damaged file is refused (no fallback when a file was named).
+  damage_dataset "$out/ckpt_00000004.h5" /model/encoder.conv1.weight
+  if pretrain "$work/damaged_explicit_$ranks" --max-steps 8 --resume "$out/ckpt_00000004.h5" \
+    > "$log.3" 2>&1; then
+    fail "--resume of a damaged checkpoint was not refused"
+  fi
+  grep -q "ckpt_00000004.h5 is damaged: .*/model/encoder.conv1.weight" "$log.3" ||
+    { cat "$log.3"; fail "the refusal does not name the file and the dataset"; }
+
+  # A truncated newest file: skipped with a note, the run resumes from step 6.
+  truncate -s $(($(stat -c %s "$out/ckpt_00000008.h5") / 2)) "$out/ckpt_00000008.h5"
+  pretrain "$out" --max-steps 10 --save-every-steps 2 --keep-last 3 --auto-resume > "$log.4" 2>&1 ||
+    { cat "$log.4"; fail "no resume past the truncated file"; }
+  grep -q "names 'ckpt_00000008.h5', which is not usable: unreadable by HDF5" "$log.4" ||
+    { cat "$log.4"; fail "the truncated file was not reported"; }
+  grep -q "resumed from .*ckpt_00000006.h5 at step 6 " "$log.4" || fail "not resumed at step 6"
+  [[ $(cat "$out/latest") == ckpt_00000010.h5 ]] || fail "latest is $(cat "$out/latest")"
+}
+
 check_signal() {
   local out=$work/signal_$ranks
   rm -rf "$out"
@@ -328,7 +426,7 @@ check_signal() {
 
 case $mode in
   data) make_data ;;
-  train | resume | sampled | baselines | reshard | signal | nonfinite | kill)
+  train | resume | sampled | baselines | reshard | damaged | signal | nonfinite | kill)
     ranks=$1
     shift
     mpiexec=("$@")
