@@ -110,11 +110,24 @@ std::string save(const PretrainOptions& o, Run& run, Communicator& comm, int64_t
 // The checkpoints to try, decided by rank 0 (one view of the file system): --resume FILE
 // alone, or with --auto-resume the complete ones of the output folder, best first
 // (checkpoint_files.h); none to start from scratch.
-std::vector<std::string> resume_candidates(const PretrainOptions& o, Communicator& comm) {
+// Rank 0's list of paths, on every rank.
+std::vector<std::string> broadcast_paths(Communicator& comm, const std::vector<std::string>& paths) {
   std::string joined;
+  for (const std::string& path : paths) joined += path + "\n";
+  joined = broadcast_string(comm, joined);
+  std::vector<std::string> all;
+  std::istringstream lines(joined);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty()) all.push_back(line);
+  }
+  return all;
+}
+
+std::vector<std::string> resume_candidates(const PretrainOptions& o, Communicator& comm) {
+  std::vector<std::string> paths;
   if (comm.is_root()) {
     if (!o.resume.empty()) {
-      joined = o.resume;
+      paths = {o.resume};
     } else if (o.auto_resume) {
       const CheckpointCandidates candidates = list_checkpoint_candidates(o.output_dir);
       if (!candidates.paths.empty() && !candidates.note.empty()) {
@@ -123,16 +136,10 @@ std::vector<std::string> resume_candidates(const PretrainOptions& o, Communicato
       if (candidates.paths.empty()) {
         log_root(comm, "auto-resume: no checkpoint in " + o.output_dir + ", starting from scratch");
       }
-      for (const std::string& path : candidates.paths) joined += path + "\n";
+      paths = candidates.paths;
     }
   }
-  joined = broadcast_string(comm, joined);
-  std::vector<std::string> paths;
-  std::istringstream lines(joined);
-  for (std::string line; std::getline(lines, line);) {
-    if (!line.empty()) paths.push_back(line);
-  }
-  return paths;
+  return broadcast_paths(comm, paths);
 }
 
 // The options the checkpoint's run used, compared with this run's before any tensor is read
@@ -180,12 +187,17 @@ void resume_from(const std::string& path, const PretrainOptions& o, Run& run, Co
   const SavedProgress saved{loaded.state.step, loaded.state.images_seen, loaded.saved_world_size};
   run.start = resume_position(saved, run.plan, o.batch_size, comm.world_size());
   run.method->after_load(run.start.step);
+  run.lr_scale = loaded.state.lr_scale;
   log_root(comm, "resumed from " + loaded.path + " at step " + std::to_string(loaded.state.step) +
                      " (written by " + std::to_string(loaded.saved_world_size) + " ranks)");
   if (loaded.format_version < kCheckpointFormatVersion) {
     log_root(comm, "warning: " + loaded.path + " has format_version " +
                        std::to_string(loaded.format_version) +
                        ": no checksums to verify, loaded as it is");
+  }
+  if (run.lr_scale != 1.0) {
+    log_root(comm, "the learning rate stays at " + std::to_string(run.lr_scale) +
+                       " x the schedule's, as lowered after non-finite steps before");
   }
   if (run.start.remapped) {
     log_root(comm, "elastic resume: " + run.start.description +
@@ -236,6 +248,7 @@ std::string save(const PretrainOptions& o, Run& run, Communicator& comm, int64_t
       run.start.images_seen + (steps_done - run.start.step) * o.batch_size * comm.world_size();
   state.seed = o.seed;
   state.config_json = run.config_json;
+  state.lr_scale = run.lr_scale;
   const auto start = Clock::now();
   run.method->before_save(steps_done);
   std::string path = save_checkpoint(o.output_dir, comm, checkpoint_tensors(run), run.rows, state);
@@ -358,20 +371,27 @@ StepResult train_step(Run& run, CropBatch& batch, int64_t step, Communicator& co
 // lower learning rate. Returns the step to continue from.
 int64_t reload_after_nonfinite(const PretrainOptions& o, Run& run, Communicator& comm,
                                const std::string& reason) {
-  std::string path;
-  if (comm.is_root()) {
-    if (auto latest = find_latest_checkpoint(o.output_dir)) path = latest->path;
+  const std::vector<std::string> candidates = broadcast_paths(
+      comm, comm.is_root() ? list_checkpoint_candidates(o.output_dir).paths
+                           : std::vector<std::string>{});
+  LoadedCheckpoint loaded;
+  for (const std::string& candidate : candidates) {
+    try {
+      loaded = load_checkpoint(candidate, comm, checkpoint_tensors(run), run.rows,
+                               InstanceRows::kMine);
+      break;
+    } catch (const CheckpointDamaged& e) {
+      log_root(comm, std::string("warning: ") + e.what() + "; trying an older one");
+    }
   }
-  path = broadcast_string(comm, path);
-  if (path.empty()) {
+  if (loaded.path.empty()) {
     throw std::runtime_error(reason + ", and " + o.output_dir +
                              " holds no checkpoint to go back to: lower --base-lr or check "
                              "the data");
   }
-  const LoadedCheckpoint loaded =
-      load_checkpoint(path, comm, checkpoint_tensors(run), run.rows, InstanceRows::kMine);
+  const std::string& path = loaded.path;
   run.method->after_load(loaded.state.step);
-  run.lr_scale *= o.nonfinite_lr_factor;
+  run.lr_scale = loaded.state.lr_scale * o.nonfinite_lr_factor;
   char scale[32];
   std::snprintf(scale, sizeof scale, "%.6g", run.lr_scale);
   log_root(comm, "warning: " + reason + ": going back to " + path + " (step " +

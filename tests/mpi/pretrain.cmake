@@ -14,9 +14,7 @@ if(TARGET pic-pretrain AND TARGET pic-prep)
   set_tests_properties(pretrain_data PROPERTIES FIXTURES_SETUP pretrain_data TIMEOUT 120)
 
   foreach(ranks 2 3)
-# baselines (InstDisc, MoCo, SimCLR: exact resume), NaN steps skipped and recovered from,
-# a checkpoint of 2 ranks resumed on 3 (and 3 on 2) on the new count's plan, damaged and
-# truncated checkpoints skipped by --auto-resume, --keep-last. Driver: tests/mpi/pretrain_test.sh.
+    foreach(mode train resume sampled baselines reshard damaged signal nonfinite)
       add_test(NAME pretrain_${mode}_${ranks}
                COMMAND ${pretrain_driver} ${mode} ${pretrain_work} $<TARGET_FILE:pic-pretrain>
                        ${ranks} ${pretrain_mpiexec})

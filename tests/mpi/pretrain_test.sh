@@ -272,6 +272,11 @@ check_nonfinite() {
   done
   [[ $(metric_at "$out/metrics.jsonl" 12 skipped_steps) == 4 ]] || fail "skipped_steps is not 4"
   [[ $(metric_at "$out/metrics.jsonl" 12 lr_scale) == 0.5 ]] || fail "lr_scale is not 0.5"
+  # The lowered rate is saved, so that a run resumed after preemption keeps it.
+  h5dump -a lr_scale "$out/ckpt_00000012.h5" | grep -q "(0): 0.5$" ||
+    fail "ckpt_00000012.h5 does not carry lr_scale 0.5"
+  pretrain "$out" --max-steps 13 --auto-resume > "$log.resume" 2>&1
+  [[ $(metric_at "$out/metrics.jsonl" 13 lr_scale) == 0.5 ]] || fail "the resume lost lr_scale"
   awk -v a="$(metric_at "$clean/metrics.jsonl" 12 lr)" -v b="$(metric_at "$out/metrics.jsonl" 12 lr)" \
     'BEGIN { if (!(b > 0) || (b - a / 2) / b > 1e-6 || (a / 2 - b) / b > 1e-6) exit 1 }' ||
     fail "the learning rate at step 12 is not half the clean run's"
