@@ -32,7 +32,7 @@ run() {  # run NAME RANKS FLAGS... -> "seconds_per_step sync_seconds"
   echo "$(field "$work/$name/metrics.jsonl" seconds_per_step) $(field "$work/$name/metrics.jsonl" sync_seconds)"
 }
 
-printf '%-44s %-15s %9s %9s %8s %9s\n' model "grad sync" "1 rank s" "2 ranks s" "1/2 eff" "exposed"
+printf '%-50s %-15s %9s %9s %8s %9s\n' model "grad sync" "1 rank s" "2 ranks s" "1/2 eff" "exposed"
 bench() {  # bench LABEL FLAGS...
   local label=$1; shift
   local mode one two
@@ -41,16 +41,16 @@ bench() {  # bench LABEL FLAGS...
     read -r t2 s2 <<<"$(run "$mode-2-$RANDOM" 2 --grad-sync "$mode" "$@")"
     # Weak-scaling efficiency t1 / t2; exposed: sync seconds / step seconds on 2 ranks.
     awk -v l="$label" -v m="$mode" -v t1="$t1" -v t2="$t2" -v s2="$s2" \
-      'BEGIN { printf "%-44s %-15s %9.3f %9.3f %7.0f%% %8.1f%%\n", l, m, t1, t2, 100 * t1 / t2, 100 * s2 / t2 }'
+      'BEGIN { printf "%-50s %-15s %9.3f %9.3f %7.0f%% %8.1f%%\n", l, m, t1, t2, 100 * t1 / t2, 100 * s2 / t2 }'
   done
 }
-bench "r18 (11.2M param, 45 MB), MultiCrop 64+3x32" --arch resnet18 --aug MultiCrop \
+bench "r18 + MLP head (47.6 MB, 2 buckets), MultiCrop" --arch resnet18 --aug MultiCrop \
   --crop 0.08 --crop2 0.14 --image-size 64 --image-size2 32 --num-crop 1 --num-crop2 3 \
   --batch-size 32
 # Much gradient for little compute: what a fast GPU makes of a step (communication-bound).
-bench "r50 (23.5M param, 98 MB), SimCLR 32px, batch 4" --arch resnet50 --small-stem \
+bench "r50 + MLP head (106.7 MB, 5 buckets), 32px, b 4" --arch resnet50 --small-stem \
   --aug SimCLR --crop 0.2 --image-size 32 --batch-size 4
-bench "main job: r18 w0.125 (0.3 MB), SimCLR 28px" --arch resnet18 --width 0.125 --small-stem \
+bench "main job: r18 w0.125 (2.2 MB, 1 bucket), 28px" --arch resnet18 --width 0.125 --small-stem \
   --aug SimCLR --crop 0.2 --image-size 28 --batch-size 64 --num-negative 8192
 echo "per-rank batch fixed; 1 LibTorch thread + 1 loader thread per rank, --bind-to none; $(nproc) cores"
 echo "exposed = rank 0's gradient all-reduce time after backward / step time, on 2 ranks"
