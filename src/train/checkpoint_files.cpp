@@ -8,7 +8,9 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
-#include <map>
+#include <limits>
+#include <utility>
+#include <vector>
 #include <stdexcept>
 
 #include "train/checkpoint_read.h"
@@ -35,14 +37,31 @@ std::string pointer_target(const fs::path& dir) {
   return name;
 }
 
-// Every ckpt_*.h5 of `dir` by step, highest first.
-std::map<int64_t, fs::path, std::greater<>> checkpoint_files_by_step(const fs::path& dir) {
-  std::map<int64_t, fs::path, std::greater<>> files;
+// Every ckpt_*.h5 of `dir`, most progress first: by images seen (step numbers of runs on
+// different rank counts do not compare), then by step. Unusable files come first, so that
+// the note on the way to a usable one names them; format 1 files, which lack images_seen,
+// come last.
+std::vector<std::pair<int64_t, fs::path>> checkpoint_files_by_progress(const fs::path& dir) {
+  struct File {
+    int64_t images_seen, step;
+    fs::path path;
+  };
+  std::vector<File> files;
   for (const auto& item : fs::directory_iterator(dir)) {
     const int64_t step = step_of_checkpoint_file(item.path().filename().string());
-    if (step >= 0 && item.is_regular_file()) files[step] = item.path();
+    if (step < 0 || !item.is_regular_file()) continue;
+    const std::string path = item.path().string();
+    const int64_t images_seen = checkpoint_incomplete_reason(path).empty()
+                                    ? read_checkpoint_images_seen(path)
+                                    : std::numeric_limits<int64_t>::max();
+    files.push_back({images_seen, step, item.path()});
   }
-  return files;
+  std::sort(files.begin(), files.end(), [](const File& a, const File& b) {
+    return a.images_seen != b.images_seen ? a.images_seen > b.images_seen : a.step > b.step;
+  });
+  std::vector<std::pair<int64_t, fs::path>> ordered;
+  for (const File& file : files) ordered.emplace_back(file.step, file.path);
+  return ordered;
 }
 
 }  // namespace
@@ -106,8 +125,8 @@ CheckpointCandidates list_checkpoint_candidates(const std::string& dir) {
     candidates.note = "no pointer file " + pointer.string();
   }
 
-  // 2. Then every other complete ckpt_*.h5, highest step first.
-  for (const auto& [step, path] : checkpoint_files_by_step(directory)) {
+  // 2. Then every other complete ckpt_*.h5, most images seen first.
+  for (const auto& [step, path] : checkpoint_files_by_progress(directory)) {
     // The pointer's file was looked at above.
     if (!pointer_name.empty() && path.filename().string() == pointer_name) continue;
     const std::string reason = checkpoint_incomplete_reason(path.string());
@@ -137,7 +156,7 @@ std::vector<std::string> remove_old_checkpoints(const std::string& dir, int64_t 
   const fs::path directory(dir);
   const std::string protected_name = pointer_target(directory);
   int64_t kept = 0;
-  for (const auto& [step, path] : checkpoint_files_by_step(directory)) {
+  for (const auto& [step, path] : checkpoint_files_by_progress(directory)) {
     if (kept < keep_last || path.filename().string() == protected_name) {
       ++kept;
       continue;

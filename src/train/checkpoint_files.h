@@ -28,7 +28,8 @@ void publish_checkpoint(const std::filesystem::path& dir, const std::filesystem:
                         const std::string& name);
 
 // The checkpoints to try, best first: the file `latest` names (if it is complete), then every
-// other complete ckpt_*.h5 by step, highest first. `note` is empty when the pointer named a
+// other complete ckpt_*.h5, most images seen first (then by step: runs on other rank counts
+// number their steps differently). `note` is empty when the pointer named a
 // complete checkpoint; otherwise it says why not and which files were skipped (incomplete,
 // unreadable). "Complete" is what the root attributes say; checksums are verified by the
 // loader, which is why a caller may need the second and third candidates.
@@ -48,7 +49,7 @@ struct LatestCheckpoint {
 // The first of list_checkpoint_candidates, nullopt if there is none.
 std::optional<LatestCheckpoint> find_latest_checkpoint(const std::string& dir);
 
-// --keep-last: deletes every ckpt_*.h5 of `dir` but the `keep_last` with the highest steps,
+// --keep-last: deletes every ckpt_*.h5 of `dir` but the `keep_last` with the most images seen,
 // never the one `latest` names. keep_last <= 0 keeps all. Returns the deleted paths.
 // Temporaries of crashed writes (.ckpt_*.h5.tmp) are not touched.
 std::vector<std::string> remove_old_checkpoints(const std::string& dir, int64_t keep_last);

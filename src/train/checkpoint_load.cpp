@@ -151,8 +151,16 @@ LoadedCheckpoint load_checkpoint(const std::string& path, Communicator& comm,
     const std::string reason = checkpoint_refusal_reason(file, path, &loaded.format_version);
     if (!reason.empty()) throw std::runtime_error("checkpoint " + path + " refused: " + reason);
     read_state(file, path, loaded);
-    error.damaged = false;
-    error.text = model_mismatch(file, path, entries, rows, mode, checksums);
+    // A tensor that does not match is the run's doing; HDF5 failing to read the layout is
+    // damage (an older checkpoint may still be good).
+    H5QuietErrors quiet;
+    try {
+      error.text = model_mismatch(file, path, entries, rows, mode, checksums);
+      error.damaged = false;
+    } catch (const std::exception& e) {
+      throw std::runtime_error("checkpoint " + path +
+                               " is damaged: HDF5 cannot read its structure: " + e.what());
+    }
   } catch (const std::exception& e) {
     error.text = e.what();
   }
@@ -161,6 +169,7 @@ LoadedCheckpoint load_checkpoint(const std::string& path, Communicator& comm,
   // 3. Collective reads (replicated tensors whole, instance-level ones by `mode`), each
   // checked against its checksum.
   torch::NoGradGuard no_grad;
+  H5QuietErrors quiet;  // our messages name the file and the dataset; no HDF5 error stack
   std::vector<std::string> damaged;
   for (size_t i = 0; i < entries.size(); ++i) {
     const CheckpointEntry& e = entries[i];

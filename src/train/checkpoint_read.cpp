@@ -28,6 +28,17 @@ std::string checkpoint_incomplete_reason(const std::string& path) {
   }
 }
 
+int64_t read_checkpoint_images_seen(const std::string& path) {
+  H5QuietErrors quiet;
+  try {
+    H5Id file = h5_file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "open " + path);
+    if (H5Aexists(file, "images_seen") <= 0) return -1;
+    return h5_read_scalar_attribute<int64_t>(file, "images_seen", path);
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
 NamedTensors read_checkpoint_tensors(const std::string& path, const std::string& prefix) {
   const size_t slash = prefix.rfind('/');
   if (slash == std::string::npos) {

@@ -1,6 +1,7 @@
 #pragma once
 // Serial (no MPI) reading of checkpoints, for tools such as linear evaluation and for
 // choosing which file to resume from. Plain HDF5 opens, no collectives.
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -25,6 +26,10 @@ std::string read_checkpoint_config(const std::string& path);
 // reason (no such file, unreadable or truncated, not a pic checkpoint, incomplete). Looks at
 // the root attributes only; checksums are verified when tensors are read.
 std::string checkpoint_incomplete_reason(const std::string& path);
+
+// The root attribute `images_seen` (format version 2), or -1 when the file has none or
+// cannot be read. Orders checkpoints written on different rank counts by progress.
+int64_t read_checkpoint_images_seen(const std::string& path);
 
 // Every dataset under `prefix` ("model/encoder." or "optimizer/momentum/"), the part up to
 // the last '/' naming the group. Names are returned without the group

@@ -400,6 +400,17 @@ check_damaged() {
     { cat "$log.4"; fail "the truncated file was not reported"; }
   grep -q "resumed from .*ckpt_00000006.h5 at step 6 " "$log.4" || fail "not resumed at step 6"
   [[ $(cat "$out/latest") == ckpt_00000010.h5 ]] || fail "latest is $(cat "$out/latest")"
+
+  # Damaged HDF5 structure (bytes 200-260 of the file set to 0xff): reported by name,
+  # without HDF5's error stack, and the run falls back to the previous checkpoint.
+  head -c 61 /dev/zero | tr '\000' '\377' |
+    dd of="$out/ckpt_00000010.h5" bs=1 seek=200 conv=notrunc status=none
+  pretrain "$out" --max-steps 12 --save-every-steps 2 --auto-resume > "$log.5" 2>&1 ||
+    { cat "$log.5"; fail "no resume past the file with a damaged structure"; }
+  grep -q "ckpt_00000010.h5 is damaged: HDF5 cannot read its structure" "$log.5" ||
+    { cat "$log.5"; fail "the damaged structure was not reported"; }
+  grep -q "resumed from .*ckpt_00000008.h5 at step 8 " "$log.5" || fail "not resumed at step 8"
+  ! grep -q "HDF5-DIAG" "$log.5" || fail "HDF5's error stack reached the log"
 }
 
 check_signal() {
