@@ -103,6 +103,14 @@ check_train() {
   [[ $(cat "$out/latest") == ckpt_00000008.h5 ]] || fail "latest is '$(cat "$out/latest")'"
   [[ -f $out/ckpt_00000008.h5 && -f $out/config.json ]] || fail "checkpoint or config missing"
   grep -q '"world_size": '"$ranks" "$out/config.json" || fail "config.json lacks world_size"
+
+  # Refused options: status 2 and the message once (rank 0), not once per rank.
+  local refused=$work/refused_$ranks.txt rc=0
+  pretrain "$work/refused_out_$ranks" --max-steps 2 --train-file "$work/missing.h5" \
+    > "$refused" 2>&1 || rc=$?
+  [[ $rc -eq 2 ]] || { cat "$refused"; fail "refused options: status $rc, expected 2"; }
+  [[ $(grep -c "no dataset at" "$refused") -eq 1 ]] ||
+    { cat "$refused"; fail "the refusal is not printed exactly once"; }
 }
 
 check_resume() {
