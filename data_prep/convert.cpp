@@ -185,22 +185,30 @@ ConvertSummary convert_to_dataset(const ImageSource& source, const ConvertOption
       // Check locally; any failure here is agreed on before the collective writes.
       std::vector<ImageRow> rows;
       std::string error;
+      int64_t problems = 0;  // this rank's refused images in this round
       try {
         std::vector<PreparedImage> batch = reading.get();
         if (first + round_items < order.size()) reading = start_reading(first + round_items);
         const int64_t skipped_before = counts.skipped;
         rows = keep_good_images(batch, items, order, share_of_round(first).first, options, prefix,
                                 log, counts);
-        if (options.strict && counts.skipped > skipped_before) {
-          error = "--strict: " + std::to_string(counts.skipped - skipped_before) +
-                  " image(s) with problems (listed above); no output written";
-        }
+        problems = counts.skipped - skipped_before;
       } catch (const std::exception& e) {
         error = e.what();
       }
       // Ranks finish their shares at different times: wait for the others asleep, so that
       // this rank's reading threads (already on the next round) keep the core.
       barrier_without_spinning(comm);
+      if (options.strict) {
+        // The round's problems over all ranks, so that the refusal counts all of them.
+        check_mpi(MPI_Allreduce(MPI_IN_PLACE, &problems, 1, MPI_INT64_T, MPI_SUM, comm),
+                  "MPI_Allreduce", rank);
+        if (problems > 0 && error.empty() && rank == 0) {
+          error = "--strict: " + std::to_string(problems) +
+                  " image(s) with problems so far (listed above by the ranks that read them); no "
+                  "output written";
+        }
+      }
       agree_on_failure(comm, error);
 
       writer.add_round(std::move(rows));

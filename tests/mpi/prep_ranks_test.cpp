@@ -344,7 +344,9 @@ void strict(const fs::path& dir, const std::string& prep, int world, const std::
   expect(job.exit_code != 0, "--strict with damaged images fails");
   expect(job.seconds < 20, "and ends within 20 s");
   expect(contains(job.output, "pic-prep: error: "), "rank 0 reports the error");
-  expect(contains(job.output, "image(s) with problems (listed above); no output written"),
+  expect(contains(job.output,
+                  "image(s) with problems so far (listed above by the ranks that read them); "
+                  "no output written"),
          "the error says why");
   expect(!contains(job.output, "MPI_ABORT"), "every rank stops together, without MPI_Abort");
   expect(contains(job.output, "(--strict refuses damaged images that decode)") ||
