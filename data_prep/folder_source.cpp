@@ -67,6 +67,12 @@ FolderSource::FolderSource(const std::string& root) : root_(root) {
          it != fs::recursive_directory_iterator(); ++it) {
       if (!it->is_regular_file()) continue;
       if (!has_image_extension(it->path())) {
+        constexpr size_t kExamples = 3;
+        if (ignored_examples_.size() < kExamples) {
+          ignored_examples_.push_back(
+              (fs::path(class_names_[label]) / it->path().lexically_relative(class_dir))
+                  .generic_string());
+        }
         ++ignored_files_;
         continue;
       }

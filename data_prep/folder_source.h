@@ -20,6 +20,8 @@ class FolderSource final : public ImageSource {
 
   // Files below class folders that were not images by extension.
   int64_t ignored_files() const { return ignored_files_; }
+  // The first few of them ("class/file"), for the message.
+  const std::vector<std::string>& ignored_examples() const { return ignored_examples_; }
   // Class folders without a single image: still classes (labels follow the sorted names),
   // but most likely a mistake worth a warning.
   const std::vector<std::string>& empty_classes() const { return empty_classes_; }
@@ -27,6 +29,7 @@ class FolderSource final : public ImageSource {
  private:
   std::string root_;
   int64_t ignored_files_ = 0;
+  std::vector<std::string> ignored_examples_;
   std::vector<std::string> empty_classes_;
 };
 

@@ -44,8 +44,15 @@ std::unique_ptr<pic::prep::ImageSource> open_source(const CliOptions& cli, std::
     }
     auto folder = std::make_unique<FolderSource>(cli.input);
     if (folder->ignored_files() > 0) {
-      log << "pic-prep: ignored " << folder->ignored_files() << " files without an image extension"
-          << std::endl;
+      std::string examples;
+      for (const std::string& name : folder->ignored_examples()) {
+        examples += (examples.empty() ? "" : ", ") + name;
+      }
+      if (folder->ignored_files() > static_cast<int64_t>(folder->ignored_examples().size())) {
+        examples += ", ...";
+      }
+      log << "pic-prep: ignored " << folder->ignored_files()
+          << " files without an image extension (" << examples << ")" << std::endl;
     }
     for (const std::string& name : folder->empty_classes()) {
       log << "pic-prep: warning: class folder " << name

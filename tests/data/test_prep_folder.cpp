@@ -80,7 +80,8 @@ TEST_CASE(
   CHECK_THAT(run.output, Catch::Contains("skipped misc/empty.jpg: empty file"));
   CHECK_THAT(run.output, Catch::Contains("skipped misc/truncated.jpg: truncated JPEG"));
   CHECK_THAT(run.output, Catch::Contains("skipped dogs/text.jpg: wrong magic bytes"));
-  CHECK_THAT(run.output, Catch::Contains("ignored 1 files without an image extension"));
+  CHECK_THAT(run.output,
+             Catch::Contains("ignored 1 files without an image extension (dogs/notes.txt)"));
   CHECK_THAT(run.output, Catch::Contains("skipped 3 of 10"));
   CHECK_THAT(run.output, Catch::Contains("re-encoded 1 as PNG"));
 
