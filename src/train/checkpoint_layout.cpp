@@ -1,5 +1,6 @@
 #include "train/checkpoint_layout.h"
 
+#include <cstdio>
 #include <sstream>
 #include <stdexcept>
 
@@ -143,7 +144,36 @@ std::string checkpoint_refusal_reason(hid_t file, const std::string& path, int64
   if (!has("complete") || h5_read_scalar_attribute<int64_t>(file, "complete", path) != 1) {
     return "incomplete: no complete=1 attribute (the writer stopped before finishing)";
   }
+  // Written since the root attributes have a checksum of their own; older files have none.
+  if (has(kStateChecksumAttribute)) {
+    const auto stored = h5_read_scalar_attribute<uint32_t>(file, kStateChecksumAttribute, path);
+    std::string text;
+    try {
+      text = checkpoint_state_text(file, path);
+    } catch (const std::exception& e) {
+      return std::string("damaged root attributes: ") + e.what();
+    }
+    const uint32_t computed = crc32_of_bytes(text.data(), static_cast<int64_t>(text.size()));
+    if (computed != stored) {
+      return "damaged root attributes (step, images_seen, config, ...): their crc32 is " +
+             crc32_text(computed) + ", the file says " + crc32_text(stored);
+    }
+  }
   return "";
+}
+
+std::string checkpoint_state_text(hid_t file, const std::string& path) {
+  std::ostringstream text;
+  for (const char* name : {"step", "epoch", "images_seen", "world_size"}) {
+    text << name << '=' << h5_read_scalar_attribute<int64_t>(file, name, path) << ';';
+  }
+  text << "seed=" << h5_read_scalar_attribute<uint64_t>(file, "seed", path) << ';';
+  // Hexadecimal floating point: exact, so the text is a function of the stored bits.
+  char lr_scale[64];
+  std::snprintf(lr_scale, sizeof lr_scale, "%a",
+                h5_read_scalar_attribute<double>(file, "lr_scale", path));
+  text << "lr_scale=" << lr_scale << ";config=" << h5_read_string_attribute(file, "config", path);
+  return text.str();
 }
 
 std::optional<uint32_t> stored_checksum(hid_t dataset, const std::string& what) {

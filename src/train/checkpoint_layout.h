@@ -16,6 +16,8 @@ namespace pic {
 
 // The per-dataset checksum attribute (checkpoint_checksum.h).
 constexpr const char* kChecksumAttribute = "crc32";
+// The root attribute with the CRC-32 of checkpoint_state_text (format 2 files since it came).
+constexpr const char* kStateChecksumAttribute = "state_crc32";
 
 // One tensor of the checkpoint and where it lives in the file.
 struct CheckpointEntry {
@@ -54,6 +56,11 @@ std::vector<std::string> link_names(hid_t file, const std::string& group_path);
 std::string checkpoint_refusal_reason(hid_t file, const std::string& path, int64_t* version);
 
 // The crc32 attribute of an open dataset; nullopt when it has none.
+// The root attributes a resume acts on (step, epoch, images_seen, world_size, seed,
+// lr_scale, config), as text in a fixed order: what the `state_crc32` root attribute covers.
+// Throws when one of them is missing or unreadable.
+std::string checkpoint_state_text(hid_t file, const std::string& path);
+
 std::optional<uint32_t> stored_checksum(hid_t dataset, const std::string& what);
 
 // "/model/sim_matrix (crc32 in the file 0x..., of the bytes read 0x...)"

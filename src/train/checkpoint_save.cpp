@@ -150,6 +150,10 @@ std::string save_checkpoint(const std::string& dir, Communicator& comm,
   h5_write_scalar_attribute<uint64_t>(file, "seed", state.seed, file_name);
   h5_write_scalar_attribute<double>(file, "lr_scale", state.lr_scale, file_name);
   h5_write_string_attribute(file, "config", state.config_json, file_name);
+  const std::string state_text = checkpoint_state_text(file, file_name);
+  h5_write_scalar_attribute<uint32_t>(
+      file, kStateChecksumAttribute,
+      crc32_of_bytes(state_text.data(), static_cast<int64_t>(state_text.size())), file_name);
   h5_check(H5Fflush(file, H5F_SCOPE_GLOBAL), "flush " + file_name);
   h5_write_scalar_attribute<int64_t>(file, "complete", 1, file_name);
   file.close("close " + file_name);

@@ -250,6 +250,7 @@ void make_version_1(const fs::path& path, const pic::CheckpointTensors& like) {
   H5Aclose(version);
   delete_attribute(file.id, "images_seen");
   delete_attribute(file.id, "lr_scale");
+  delete_attribute(file.id, "state_crc32");
   auto strip = [&](const pic::NamedTensors& group, const std::string& prefix) {
     for (const auto& [name, tensor] : group) {
       const hid_t dataset = H5Dopen2(file.id, (prefix + name).c_str(), H5P_DEFAULT);
@@ -386,7 +387,8 @@ void check_optional_state(pic::Communicator& comm, const std::string& good, cons
     fs::create_directories(dir);
     fs::copy_file(good, dir / "no_lr_scale.h5");
     RawFile file(dir / "no_lr_scale.h5");
-    delete_attribute(file.id, "lr_scale");
+    delete_attribute(file.id, "lr_scale");  // as written before either existed
+    delete_attribute(file.id, "state_crc32");
     fs::copy_file(good, dir / "version_1.h5");
     make_version_1(dir / "version_1.h5", expected_tensors(comm.world_size()));
   }
@@ -472,6 +474,37 @@ int run_all(pic::Communicator& comm, const std::string& dir) {
   latest = pic::find_latest_checkpoint(dir);
   expect(latest && latest->path == second && latest->note.find("no such file") != std::string::npos,
          "fallback from a dangling pointer");
+
+  // 4b. One bit of the root attribute `step` flipped in a copy of step 2 named step 5: the
+  // state checksum refuses it, serially and collectively, and the fallback skips it.
+  comm.barrier();
+  if (comm.is_root()) {
+    const fs::path flipped = fs::path(dir) / "ckpt_00000005.h5";
+    fs::copy_file(second, flipped);
+    const hid_t file = H5Fopen(flipped.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    const hid_t attribute = file >= 0 ? H5Aopen(file, "step", H5P_DEFAULT) : -1;
+    const int64_t step = 2 ^ 16;
+    expect(attribute >= 0 && H5Awrite(attribute, H5T_NATIVE_INT64, &step) >= 0 &&
+               H5Aclose(attribute) >= 0 && H5Fclose(file) >= 0,
+           "flip a bit of the step attribute");
+    set_pointer(dir, "ckpt_00000005.h5");
+  }
+  comm.barrier();
+  expect(pic::checkpoint_incomplete_reason(dir + "/ckpt_00000005.h5")
+                 .find("damaged root attributes") != std::string::npos,
+         "the serial check refuses a flipped step");
+  latest = pic::find_latest_checkpoint(dir);
+  expect(latest && latest->path == second &&
+             latest->note.find("damaged root attributes") != std::string::npos,
+         "fallback past a flipped step: " + (latest ? latest->note : std::string("none")));
+  expect_error(
+      [&] {
+        auto t = blank_like(truth, kRows, 0);
+        pic::load_checkpoint(dir + "/ckpt_00000005.h5", comm, t, rows, pic::InstanceRows::kAll);
+      },
+      {"ckpt_00000005.h5", "damaged root attributes"}, "loading a file with a flipped step");
+  if (comm.is_root()) fs::remove(fs::path(dir) / "ckpt_00000005.h5");
+  comm.barrier();
 
   // 5. A model that does not match: every offending name is listed.
   auto wrong = blank_like(truth, kRows, 0);
