@@ -31,7 +31,7 @@ std::string NonfiniteSteps::describe_skip(int64_t step, double loss) const {
   std::snprintf(text, sizeof text,
                 "step %lld: loss or gradients not finite (loss %g); skipped (%lld in a row, "
                 "%lld in all)",
-                static_cast<long long>(step + 1), loss, static_cast<long long>(in_a_row_),
+                static_cast<long long>(step) + 1, loss, static_cast<long long>(in_a_row_),
                 static_cast<long long>(skipped_total_));
   return text;
 }
