@@ -41,27 +41,26 @@ std::string pointer_target(const fs::path& dir) {
 // different rank counts do not compare), then by step. Unusable files come first, so that
 // the note on the way to a usable one names them; format 1 files, which lack images_seen,
 // come last.
-std::vector<std::pair<int64_t, fs::path>> checkpoint_files_by_progress(const fs::path& dir) {
-  struct File {
-    int64_t images_seen, step;
-    fs::path path;
-  };
-  std::vector<File> files;
+struct CheckpointFile {
+  int64_t images_seen = 0;  // the sort key; max() for an unusable file
+  int64_t step = 0;
+  fs::path path;
+  std::string unusable;  // checkpoint_incomplete_reason; empty for a usable file
+};
+std::vector<CheckpointFile> checkpoint_files_by_progress(const fs::path& dir) {
+  std::vector<CheckpointFile> files;
   for (const auto& item : fs::directory_iterator(dir)) {
     const int64_t step = step_of_checkpoint_file(item.path().filename().string());
     if (step < 0 || !item.is_regular_file()) continue;
-    const std::string path = item.path().string();
-    const int64_t images_seen = checkpoint_incomplete_reason(path).empty()
-                                    ? read_checkpoint_images_seen(path)
-                                    : std::numeric_limits<int64_t>::max();
-    files.push_back({images_seen, step, item.path()});
+    CheckpointFile file{0, step, item.path(), checkpoint_incomplete_reason(item.path().string())};
+    file.images_seen = file.unusable.empty() ? read_checkpoint_images_seen(file.path.string())
+                                             : std::numeric_limits<int64_t>::max();
+    files.push_back(std::move(file));
   }
-  std::sort(files.begin(), files.end(), [](const File& a, const File& b) {
+  std::sort(files.begin(), files.end(), [](const CheckpointFile& a, const CheckpointFile& b) {
     return a.images_seen != b.images_seen ? a.images_seen > b.images_seen : a.step > b.step;
   });
-  std::vector<std::pair<int64_t, fs::path>> ordered;
-  for (const File& file : files) ordered.emplace_back(file.step, file.path);
-  return ordered;
+  return files;
 }
 
 }  // namespace
@@ -126,19 +125,18 @@ CheckpointCandidates list_checkpoint_candidates(const std::string& dir) {
   }
 
   // 2. Then every other complete ckpt_*.h5, most images seen first.
-  for (const auto& [step, path] : checkpoint_files_by_progress(directory)) {
+  for (const CheckpointFile& file : checkpoint_files_by_progress(directory)) {
     // The pointer's file was looked at above.
-    if (!pointer_name.empty() && path.filename().string() == pointer_name) continue;
-    const std::string reason = checkpoint_incomplete_reason(path.string());
-    if (reason.empty()) {
+    if (!pointer_name.empty() && file.path.filename().string() == pointer_name) continue;
+    if (file.unusable.empty()) {
       if (candidates.paths.empty()) {
-        candidates.note +=
-            "; using " + path.string() + " (step " + std::to_string(step) + ") instead";
+        candidates.note += "; using " + file.path.string() + " (step " +
+                           std::to_string(file.step) + ") instead";
       }
-      candidates.paths.push_back(path.string());
+      candidates.paths.push_back(file.path.string());
     } else if (first.empty() && candidates.paths.empty()) {
       // Skipped files matter to the user only on the way to the file used instead.
-      candidates.note += "; skipped " + path.string() + ": " + reason;
+      candidates.note += "; skipped " + file.path.string() + ": " + file.unusable;
     }
   }
   return candidates;
@@ -156,14 +154,14 @@ std::vector<std::string> remove_old_checkpoints(const std::string& dir, int64_t 
   const fs::path directory(dir);
   const std::string protected_name = pointer_target(directory);
   int64_t kept = 0;
-  for (const auto& [step, path] : checkpoint_files_by_progress(directory)) {
-    if (kept < keep_last || path.filename().string() == protected_name) {
+  for (const CheckpointFile& file : checkpoint_files_by_progress(directory)) {
+    if (kept < keep_last || file.path.filename().string() == protected_name) {
       ++kept;
       continue;
     }
     // A file that cannot be removed now is an old one again at the next save: no error.
     std::error_code error;
-    if (fs::remove(path, error)) removed.push_back(path.string());
+    if (fs::remove(file.path, error)) removed.push_back(file.path.string());
   }
   return removed;
 }
