@@ -132,6 +132,8 @@ LoadedCheckpoint load_checkpoint(const std::string& path, Communicator& comm,
   }
 
   // 2. Open collectively and check the file, then every tensor, before reading anything.
+  // Our messages name the file and the dataset: no HDF5 error stack from here on.
+  H5QuietErrors quiet;
   H5Id access, file;
   std::vector<std::optional<uint32_t>> checksums;
   RankError error;
@@ -139,21 +141,17 @@ LoadedCheckpoint load_checkpoint(const std::string& path, Communicator& comm,
     error.damaged = true;  // until the file itself has passed its checks
     if (!fs::exists(path)) throw std::runtime_error("checkpoint " + path + " does not exist");
     access = open_mpi_file_access(mpi);
-    {
-      H5QuietErrors quiet;
-      try {
-        file = h5_file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, access), "open " + path);
-      } catch (const std::exception& e) {
-        throw std::runtime_error("checkpoint " + path +
-                                 " is unreadable by HDF5, truncated or not HDF5: " + e.what());
-      }
+    try {
+      file = h5_file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, access), "open " + path);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("checkpoint " + path +
+                               " is unreadable by HDF5, truncated or not HDF5: " + e.what());
     }
     const std::string reason = checkpoint_refusal_reason(file, path, &loaded.format_version);
     if (!reason.empty()) throw std::runtime_error("checkpoint " + path + " refused: " + reason);
     read_state(file, path, loaded);
     // A tensor that does not match is the run's doing; HDF5 failing to read the layout is
     // damage (an older checkpoint may still be good).
-    H5QuietErrors quiet;
     try {
       error.text = model_mismatch(file, path, entries, rows, mode, checksums);
       error.damaged = false;
@@ -169,7 +167,6 @@ LoadedCheckpoint load_checkpoint(const std::string& path, Communicator& comm,
   // 3. Collective reads (replicated tensors whole, instance-level ones by `mode`), each
   // checked against its checksum.
   torch::NoGradGuard no_grad;
-  H5QuietErrors quiet;  // our messages name the file and the dataset; no HDF5 error stack
   std::vector<std::string> damaged;
   for (size_t i = 0; i < entries.size(); ++i) {
     const CheckpointEntry& e = entries[i];
