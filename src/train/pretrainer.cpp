@@ -111,7 +111,8 @@ std::string save(const PretrainOptions& o, Run& run, Communicator& comm, int64_t
 // alone, or with --auto-resume the complete ones of the output folder, best first
 // (checkpoint_files.h); none to start from scratch.
 // Rank 0's list of paths, on every rank.
-std::vector<std::string> broadcast_paths(Communicator& comm, const std::vector<std::string>& paths) {
+std::vector<std::string> broadcast_paths(Communicator& comm,
+                                         const std::vector<std::string>& paths) {
   std::string joined;
   for (const std::string& path : paths) joined += path + "\n";
   joined = broadcast_string(comm, joined);
@@ -477,8 +478,10 @@ int run_pretrain(const PretrainOptions& o, Communicator& comm) {
   double wait_of_earlier_loaders = 0;
   auto total_wait = [&] { return wait_of_earlier_loaders + loader->total_wait_seconds(); };
   run.faults = FaultInjection::from_environment(comm.rank());
-  NonfiniteSteps nonfinite(
-      NonfinitePolicy{o.nonfinite_skip_limit, o.nonfinite_lr_factor, NonfinitePolicy{}.max_reloads});
+  NonfinitePolicy nonfinite_policy;
+  nonfinite_policy.skip_limit = o.nonfinite_skip_limit;
+  nonfinite_policy.lr_factor = o.nonfinite_lr_factor;
+  NonfiniteSteps nonfinite(nonfinite_policy);
 
   std::unique_ptr<MetricsFile> metrics_file;
   if (comm.is_root()) {
